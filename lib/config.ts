@@ -1,0 +1,49 @@
+// Everything the handlers read from the environment, in one place, with the defaults of DESIGN.md.
+
+export interface Config {
+  stage: string;
+  credentialsPrefix: string;
+  secretPrefix: string;
+  lockTable: string;
+  eventBusName: string;
+  ncloudCdssEndpoint: string;
+  /** May hold `{region}`; the default is the public endpoint pattern. */
+  otcCssEndpoint: string;
+  providerTimeoutMs: number;
+  /** How often to poll a provider's cluster state while waiting for it to settle. */
+  statePollIntervalMs: number;
+  /** Lease lifetime: longer than the function timeout, so a live holder never loses it. */
+  leaseSeconds: number;
+  /** Milliseconds kept back from the Lambda deadline to answer and release the lease. */
+  deadlineReserveMs: number;
+}
+
+const positiveInt = (value: string | undefined, fallback: number, name: string): number => {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0) {
+    throw new Error(`${name} must be a positive integer`);
+  }
+  return parsed;
+};
+
+const trimSlash = (value: string): string => value.replace(/\/+$/, '');
+
+export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
+  const stage = env.STAGE ?? 'dev';
+  return {
+    stage,
+    credentialsPrefix: trimSlash(env.CREDENTIALS_PREFIX ?? `/cluster-password-reset/${stage}/credentials`),
+    secretPrefix: trimSlash(env.SECRET_PREFIX ?? 'cluster-password-reset'),
+    lockTable: env.LOCK_TABLE ?? `cluster-password-reset-${stage}-leases`,
+    eventBusName: env.EVENT_BUS_NAME ?? 'default',
+    ncloudCdssEndpoint: trimSlash(
+      env.NCLOUD_CDSS_ENDPOINT ?? 'https://clouddatastreamingservice.apigw.ntruss.com',
+    ),
+    otcCssEndpoint: trimSlash(env.OTC_CSS_ENDPOINT ?? 'https://css.{region}.otc.t-systems.com'),
+    providerTimeoutMs: positiveInt(env.PROVIDER_TIMEOUT_MS, 10_000, 'PROVIDER_TIMEOUT_MS'),
+    statePollIntervalMs: positiveInt(env.STATE_POLL_INTERVAL_MS, 5_000, 'STATE_POLL_INTERVAL_MS'),
+    leaseSeconds: positiveInt(env.LEASE_SECONDS, 120, 'LEASE_SECONDS'),
+    deadlineReserveMs: positiveInt(env.DEADLINE_RESERVE_MS, 2_000, 'DEADLINE_RESERVE_MS'),
+  };
+};

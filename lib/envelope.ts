@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import type { Config } from './config.ts';
+import { type FieldIssue, validationFailed } from './errors.ts';
+import type { ProviderDefinition, ProviderId } from './providers/types.ts';
+
+export type InvocationMode = 'http' | 'eventbridge' | 'direct';
+
+/** The request envelope of DESIGN.md, after validation and defaults. */
+export interface Envelope {
+  provider: ProviderId;
+  region: string;
+  clusterId: string;
+  projectId?: string;
+  account: string;
+  password?: string;
+  storePassword: boolean;
+  secretId?: string;
+  dryRun: boolean;
+  idempotencyKey?: string;
+}
+
+export const ACCOUNT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+const SECRET_NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+export const OTC_PROJECT_ID_PATTERN = /^[0-9a-f]{32}$/;
+
+/** The strict schema of one provider's envelope; unknown fields are errors, not ignored. */
+export const envelopeSchema = (provider: ProviderDefinition, config: Pick<Config, 'secretPrefix'>) => {
+  const shape = {
+    provider: z.literal(provider.id, { error: `must be "${provider.id}" for this handler` }).optional(),
+    region: z.enum(provider.regions, { error: `must be one of ${provider.regions.join(', ')}` }),
+    clusterId: provider.clusterId,
+    account: z
+      .string({ error: 'must be a string' })
+      .regex(ACCOUNT_PATTERN, { error: 'must be 1-64 letters, digits, ".", "_" or "-"' })
+      .default('default'),
+    password: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
+    storePassword: z.boolean({ error: 'must be true or false' }).default(true),
+    secretId: z
+      .string({ error: 'must be a string' })
+      .regex(SECRET_NAME_PATTERN, { error: 'must be a Secrets Manager secret name' })
+      .refine((name) => name.startsWith(`${config.secretPrefix}/`) && !name.split('/').includes('..'), {
+        error: `must name a secret under "${config.secretPrefix}/"`,
+      })
+      .optional(),
+    dryRun: z.boolean({ error: 'must be true or false' }).default(false),
+    idempotencyKey: z
+      .string({ error: 'must be a string' })
+      .regex(IDEMPOTENCY_KEY_PATTERN, { error: 'must be 1-128 letters, digits, ".", "_", ":" or "-"' })
+      .optional(),
+  };
+  const projectId = z
+    .string({ error: 'must be a string' })
+    .regex(OTC_PROJECT_ID_PATTERN, { error: 'must be a project id (32 lower-case hex digits)' })
+    .optional();
+  return provider.acceptsProjectId ? z.strictObject({ ...shape, projectId }) : z.strictObject(shape);
+};
+
+const valueAt = (input: unknown, path: ReadonlyArray<PropertyKey>): unknown =>
+  path.reduce<unknown>(
+    (value, key) => (value !== null && typeof value === 'object' ? (value as never)[key] : undefined),
+    input,
+  );
+
+/** zod issues as `{ field, rule }`, one per field, never quoting the value. */
+export const fieldIssues = (error: z.ZodError, input: unknown): FieldIssue[] => {
+  const fields: FieldIssue[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) fields.push({ field: key, rule: 'is not a field of this request' });
+      continue;
+    }
+    const field = issue.path.map(String).join('.') || '(input)';
+    const missing = issue.path.length > 0 && valueAt(input, issue.path) === undefined;
+    fields.push({ field, rule: missing ? 'is required' : issue.message });
+  }
+  return fields;
+};
+
+export const parseEnvelope = (schema: ReturnType<typeof envelopeSchema>, input: unknown): Envelope => {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw validationFailed(fieldIssues(parsed.error, input));
+  return parsed.data as Envelope;
+};

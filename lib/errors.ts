@@ -1,0 +1,67 @@
+// The error codes of DESIGN.md. Each error's `name` is the code in PascalCase: Lambda reports
+// `error.name` as the errorType, which is what Step Functions `Retry` and `Catch` match.
+
+export const ERROR_CODES = {
+  VALIDATION_FAILED: { httpStatus: 400, name: 'ValidationFailed', retryable: false },
+  PASSWORD_POLICY_VIOLATION: { httpStatus: 400, name: 'PasswordPolicyViolation', retryable: false },
+  CREDENTIALS_UNAVAILABLE: { httpStatus: 500, name: 'CredentialsUnavailable', retryable: false },
+  PROVIDER_AUTH_FAILED: { httpStatus: 502, name: 'ProviderAuthFailed', retryable: false },
+  CLUSTER_NOT_FOUND: { httpStatus: 404, name: 'ClusterNotFound', retryable: false },
+  CLUSTER_STATE_CONFLICT: { httpStatus: 409, name: 'ClusterStateConflict', retryable: true },
+  PRECONDITION_FAILED: { httpStatus: 412, name: 'PreconditionFailed', retryable: false },
+  PROVIDER_REJECTED: { httpStatus: 422, name: 'ProviderRejected', retryable: false },
+  PROVIDER_THROTTLED: { httpStatus: 429, name: 'ProviderThrottled', retryable: true },
+  PROVIDER_UNAVAILABLE: { httpStatus: 503, name: 'ProviderUnavailable', retryable: true },
+  ROTATION_IN_PROGRESS: { httpStatus: 409, name: 'RotationInProgress', retryable: true },
+  SECRET_STORE_FAILED: { httpStatus: 500, name: 'SecretStoreFailed', retryable: true },
+  INTERNAL: { httpStatus: 500, name: 'InternalError', retryable: false },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface FieldIssue {
+  field: string;
+  rule: string;
+}
+
+export interface ErrorDetails {
+  providerStatus?: number;
+  providerCode?: string;
+  fields?: FieldIssue[];
+  /** Seconds the provider asked us to wait (Retry-After). */
+  retryAfterSeconds?: number;
+  cause?: unknown;
+}
+
+/** The one error type the product throws on purpose. Its message is safe to show a caller. */
+export class ResetError extends Error {
+  readonly code: ErrorCode;
+  readonly httpStatus: number;
+  readonly retryable: boolean;
+  readonly providerStatus?: number;
+  readonly providerCode?: string;
+  readonly fields?: FieldIssue[];
+  readonly retryAfterSeconds?: number;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    const spec = ERROR_CODES[code];
+    this.name = spec.name;
+    this.code = code;
+    this.httpStatus = spec.httpStatus;
+    this.retryable = spec.retryable;
+    if (details.providerStatus !== undefined) this.providerStatus = details.providerStatus;
+    if (details.providerCode !== undefined) this.providerCode = details.providerCode;
+    if (details.fields !== undefined) this.fields = details.fields;
+    if (details.retryAfterSeconds !== undefined) this.retryAfterSeconds = details.retryAfterSeconds;
+  }
+}
+
+export const isResetError = (error: unknown): error is ResetError => error instanceof ResetError;
+
+export const validationFailed = (fields: FieldIssue[]): ResetError =>
+  new ResetError(
+    'VALIDATION_FAILED',
+    `Invalid request: ${fields.map((issue) => `${issue.field} ${issue.rule}`).join('; ')}`,
+    { fields },
+  );

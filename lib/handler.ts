@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { MiddlewareObj } from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { dynamoDbClient, secretsManagerClient } from './aws-clients.ts';
+import { type Config, readConfig } from './config.ts';
+import { logger } from './logger.ts';
+import type { ValidatedEvent } from './middleware/invocation.ts';
+import { normalizeEvent } from './middleware/normalize-event.ts';
+import { normalizeResponse } from './middleware/normalize-response.ts';
+import { type CredentialsContext, providerCredentials } from './middleware/provider-credentials.ts';
+import { validate } from './middleware/validate.ts';
+import type { ProviderDefinition } from './providers/types.ts';
+import type { SuccessResult } from './result.ts';
+import { LeaseTable } from './rotation/lease-table.ts';
+import { rotatePassword } from './rotation/rotate.ts';
+import { SecretStore } from './rotation/secret-store.ts';
+
+// The pieces every provider operation is made of. A handler in functions/ composes them:
+//   middy().use(resetMiddleware(provider)).handler(resetOperation(provider))
+
+/** The middleware chain, in order: logging, answer shape, event → envelope, validation, credentials. */
+export const resetMiddleware = <C>(
+  provider: ProviderDefinition<C>,
+  config: Config = readConfig(),
+): MiddlewareObj[] => {
+  const anyProvider = provider as unknown as ProviderDefinition<unknown>;
+  return [
+    injectLambdaContext(logger, { resetKeys: true }) as MiddlewareObj,
+    normalizeResponse({ provider: provider.id, operation: provider.operation }) as MiddlewareObj,
+    normalizeEvent({ provider: provider.id }),
+    validate({ provider: anyProvider, config }),
+    providerCredentials({ provider: anyProvider, config }),
+  ];
+};
+
+/** The one provider call: rotate the cluster's password with the loaded credentials. */
+export const resetOperation =
+  <C>(provider: ProviderDefinition<C>, config: Config = readConfig()) =>
+  async (event: unknown, lambdaContext: Context): Promise<SuccessResult> => {
+    const { envelope } = event as ValidatedEvent;
+    const context = lambdaContext as Context & CredentialsContext;
+    // A key is always assigned, and answered, so that a caller can retry and converge.
+    envelope.idempotencyKey ??= randomUUID();
+    logger.appendKeys({ provider: provider.id, region: envelope.region, clusterId: envelope.clusterId });
+    return rotatePassword(
+      {
+        secrets: new SecretStore(secretsManagerClient),
+        leases: new LeaseTable(dynamoDbClient, config.lockTable, config.leaseSeconds),
+        config,
+      },
+      {
+        provider,
+        envelope: envelope as typeof envelope & { idempotencyKey: string },
+        credentials: context.providerCredentials as C,
+        requestId: context.awsRequestId,
+        deadline: Date.now() + context.getRemainingTimeInMillis() - config.deadlineReserveMs,
+      },
+    );
+  };

@@ -1,0 +1,116 @@
+import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schemas/api-gateway';
+import { APIGatewayProxyEventV2Schema } from '@aws-lambda-powertools/parser/schemas/api-gatewayv2';
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
+import type { MiddlewareObj } from '@middy/core';
+import { type FieldIssue, validationFailed } from '../errors.ts';
+import type { ProviderId } from '../providers/types.ts';
+import { isObject, modeOf, type NormalizedEvent } from './invocation.ts';
+
+export const REQUEST_DETAIL_TYPE = 'Cluster Password Reset Requested';
+export const REQUEST_SOURCE = 'cluster-password-reset';
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/** Fields an HTTP caller may put in the body; the rest come from the path and headers. */
+const BODY_FIELDS = new Set(['password', 'projectId', 'account', 'storePassword', 'secretId', 'dryRun']);
+
+export interface NormalizeEventOptions {
+  provider: ProviderId;
+}
+
+const fail = (field: string, rule: string): never => {
+  throw validationFailed([{ field, rule }]);
+};
+
+interface HttpParts {
+  headers: Record<string, string | undefined>;
+  pathParameters: Record<string, string | undefined>;
+  body: string | null | undefined;
+  isBase64Encoded: boolean;
+}
+
+// What we read of API Gateway REST (v1) and HTTP API (v2) events, with Powertools' own field
+// schemas. Picking the fields we use, rather than parsing the whole event, keeps the
+// requestContext (authorizer, identity) out of it: serverless-offline fills it differently.
+const READ_FIELDS = { headers: true, pathParameters: true, body: true, isBase64Encoded: true } as const;
+const restParts = APIGatewayProxyEventSchema.pick(READ_FIELDS);
+const httpApiParts = APIGatewayProxyEventV2Schema.pick(READ_FIELDS);
+
+const httpParts = (event: unknown): HttpParts => {
+  const parsed = (isObject(event) && event.version === '2.0' ? httpApiParts : restParts).safeParse(event);
+  if (!parsed.success) return fail('(event)', 'is not a well-formed API Gateway event');
+  const headers: Record<string, string | undefined> = {};
+  // Header names are case-insensitive; by hand rather than @middy/http-header-normalizer, which
+  // dereferences the event before we know it is an object.
+  for (const [name, value] of Object.entries(parsed.data.headers ?? {})) headers[name.toLowerCase()] = value;
+  return {
+    headers,
+    pathParameters: parsed.data.pathParameters ?? {},
+    body: parsed.data.body,
+    isBase64Encoded: parsed.data.isBase64Encoded ?? false,
+  };
+};
+
+const httpInput = (event: unknown, provider: ProviderId): Record<string, unknown> => {
+  const { headers, pathParameters, body, isBase64Encoded } = httpParts(event);
+  const raw = body ? Buffer.from(body, isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
+  if (raw.byteLength > MAX_BODY_BYTES) fail('body', `must be at most ${MAX_BODY_BYTES} bytes`);
+  let fields: Record<string, unknown> = {};
+  if (raw.byteLength > 0) {
+    const contentType = headers['content-type'];
+    if (contentType !== undefined && !/^application\/json\s*(;|$)/i.test(contentType)) {
+      fail('content-type', 'must be application/json');
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw.toString('utf8'));
+    } catch {
+      fail('body', 'must be valid JSON');
+    }
+    if (!isObject(parsed)) fail('body', 'must be a JSON object');
+    fields = parsed as Record<string, unknown>;
+  }
+  const misplaced: FieldIssue[] = Object.keys(fields)
+    .filter((key) => !BODY_FIELDS.has(key))
+    .map((key) => ({
+      field: key,
+      rule: 'is not accepted in the body (region and clusterId come from the path, idempotencyKey from the Idempotency-Key header)',
+    }));
+  if (misplaced.length > 0) throw validationFailed(misplaced);
+  const input: Record<string, unknown> = {
+    ...fields,
+    provider,
+    region: pathParameters.region,
+    clusterId: pathParameters.clusterId,
+  };
+  const idempotencyKey = headers['idempotency-key'];
+  if (idempotencyKey !== undefined) input.idempotencyKey = idempotencyKey;
+  return input;
+};
+
+const eventBridgeInput = (event: unknown): Record<string, unknown> => {
+  const parsed = EventBridgeSchema.safeParse(event);
+  if (!parsed.success) return fail('(event)', 'is not a well-formed EventBridge event');
+  if (parsed.data['detail-type'] !== REQUEST_DETAIL_TYPE) {
+    fail('detail-type', `must be "${REQUEST_DETAIL_TYPE}"`);
+  }
+  if (!isObject(parsed.data.detail)) return fail('detail', 'must be a JSON object');
+  // The event id makes EventBridge's own redeliveries converge on one rotation.
+  return { idempotencyKey: parsed.data.id, ...parsed.data.detail };
+};
+
+/**
+ * Turns an API Gateway, EventBridge or direct (Step Functions, schedule, SDK) invocation into
+ * `{ mode, input }`, where input holds the envelope's fields as sent.
+ */
+export const normalizeEvent = (options: NormalizeEventOptions): MiddlewareObj => ({
+  before: (request) => {
+    const mode = modeOf(request.event);
+    let input: Record<string, unknown>;
+    if (mode === 'http') input = httpInput(request.event, options.provider);
+    else if (mode === 'eventbridge') input = eventBridgeInput(request.event);
+    else if (isObject(request.event)) input = { ...request.event };
+    else input = fail('(input)', 'must be a JSON object');
+    const normalized: NormalizedEvent = { mode, input };
+    request.event = normalized;
+  },
+});

@@ -1,0 +1,97 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { isResetError, ResetError } from '../errors.ts';
+import { logger } from '../logger.ts';
+import type { ProviderId } from '../providers/types.ts';
+import type { ErrorReport, FailureResult, NormalizedResult } from '../result.ts';
+import { envelopeOf, modeOf } from './invocation.ts';
+
+export interface NormalizeResponseOptions {
+  provider: ProviderId;
+  operation: string;
+}
+
+const httpResponse = (result: NormalizedResult, statusCode: number) => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  body: JSON.stringify(result),
+});
+
+const errorReport = (error: ResetError): ErrorReport => {
+  const report: ErrorReport = { code: error.code, message: error.message, retryable: error.retryable };
+  if (error.providerStatus !== undefined) report.providerStatus = error.providerStatus;
+  if (error.providerCode !== undefined) report.providerCode = error.providerCode;
+  if (error.fields !== undefined) report.fields = error.fields;
+  return report;
+};
+
+/** What Step Functions and async callers receive: an error named after the code, no stack. */
+const namedError = (error: ResetError): Error => {
+  const thrown = new Error(error.message);
+  thrown.name = error.name;
+  thrown.stack = `${error.name}: ${error.message}`;
+  return thrown;
+};
+
+/**
+ * Shapes the answer for the way the handler was invoked: an HTTP response with the status of the
+ * error code; a plain result object; or, on failure outside HTTP, a thrown error whose name is the
+ * PascalCase code so that Step Functions Retry/Catch can match it.
+ */
+export const normalizeResponse = (
+  options: NormalizeResponseOptions,
+): MiddlewareObj<unknown, unknown, Error, Context> => ({
+  after: (request) => {
+    const result = request.response as NormalizedResult;
+    logger.info('password reset finished', {
+      ok: true,
+      region: result.region,
+      clusterId: result.clusterId,
+      dryRun: result.dryRun,
+      idempotencyKey: result.idempotencyKey,
+      providerRequestId: result.ok ? result.providerRequestId : undefined,
+    });
+    if (modeOf(request.event) === 'http') request.response = httpResponse(result, 200);
+  },
+
+  onError: (request) => {
+    const error = isResetError(request.error)
+      ? request.error
+      : new ResetError(
+          'INTERNAL',
+          `Internal error; see the function's logs for request ${request.context.awsRequestId}`,
+        );
+    if (!isResetError(request.error)) {
+      // Only the error's type and stack: its message may quote input we do not control.
+      logger.error('unexpected error', { errorName: request.error?.name, stack: request.error?.stack });
+    }
+    const envelope = envelopeOf(request.event);
+    const result: FailureResult = {
+      ok: false,
+      provider: options.provider,
+      operation: options.operation,
+      dryRun: envelope?.dryRun ?? false,
+      requestId: request.context.awsRequestId,
+      completedAt: new Date().toISOString(),
+      error: errorReport(error),
+    };
+    if (envelope) {
+      result.region = envelope.region;
+      result.clusterId = envelope.clusterId;
+      if (envelope.idempotencyKey !== undefined) result.idempotencyKey = envelope.idempotencyKey;
+    }
+    logger.warn('password reset failed', {
+      code: error.code,
+      region: result.region,
+      clusterId: result.clusterId,
+      errorMessage: error.message,
+      providerStatus: error.providerStatus,
+      providerCode: error.providerCode,
+    });
+    if (modeOf(request.event) === 'http') {
+      request.response = httpResponse(result, error.httpStatus);
+      return;
+    }
+    request.error = namedError(error);
+  },
+});

@@ -1,0 +1,82 @@
+import type { SSMClientConfig } from '@aws-sdk/client-ssm';
+import type { MiddlewareObj } from '@middy/core';
+import ssm from '@middy/ssm';
+import { getInternal } from '@middy/util';
+import type { Config } from '../config.ts';
+import { ResetError } from '../errors.ts';
+import type { ProviderDefinition } from '../providers/types.ts';
+import type { ValidatedEvent } from './invocation.ts';
+
+export interface ProviderCredentialsOptions {
+  provider: ProviderDefinition<unknown>;
+  config: Pick<Config, 'credentialsPrefix'>;
+  /** Milliseconds a loaded credential set is reused; finite so that rotated provider keys are picked up. */
+  cacheExpiry?: number;
+  awsClientOptions?: SSMClientConfig;
+}
+
+export const credentialsParameterName = (prefix: string, folder: string, account: string): string =>
+  `${prefix}/${folder}/${account}`;
+
+/** The provider credentials the middleware put on the Lambda context. */
+export interface CredentialsContext {
+  providerCredentials: unknown;
+}
+
+/**
+ * Loads the account's credentials (SecureString JSON) with @middy/ssm and checks their shape.
+ * One @middy/ssm instance per account, created on first use: the account comes from the
+ * request, and only that account's parameter is read (no GetParametersByPath over all keys).
+ */
+export const providerCredentials = (options: ProviderCredentialsOptions): MiddlewareObj => {
+  const { provider, config } = options;
+  const perAccount = new Map<string, MiddlewareObj>();
+  const forParameter = (name: string): MiddlewareObj => {
+    let middleware = perAccount.get(name);
+    if (!middleware) {
+      middleware = ssm({
+        fetchData: { providerCredentials: name },
+        cacheKey: `provider-credentials:${name}`,
+        cacheExpiry: options.cacheExpiry ?? 5 * 60 * 1000,
+        disablePrefetch: true,
+        awsClientOptions: options.awsClientOptions ?? {},
+      }) as MiddlewareObj;
+      perAccount.set(name, middleware);
+    }
+    return middleware;
+  };
+
+  return {
+    before: async (request) => {
+      const { envelope } = request.event as ValidatedEvent;
+      const name = credentialsParameterName(
+        config.credentialsPrefix,
+        provider.credentialsFolder,
+        envelope.account,
+      );
+      let raw: unknown;
+      try {
+        await forParameter(name).before?.(request);
+        raw = (await getInternal(['providerCredentials'], request)).providerCredentials;
+      } catch (error) {
+        throw new ResetError(
+          'CREDENTIALS_UNAVAILABLE',
+          `The credentials of account "${envelope.account}" could not be read from SSM parameter ${name}`,
+          { cause: error },
+        );
+      }
+      const parsed = provider.credentials.safeParse(raw);
+      if (!parsed.success) {
+        // zod's messages name the missing or mistyped keys, never the values.
+        const problems = parsed.error.issues.map(
+          (issue) => `${issue.path.join('.') || 'value'}: ${issue.message}`,
+        );
+        throw new ResetError(
+          'CREDENTIALS_UNAVAILABLE',
+          `SSM parameter ${name} is not a valid ${provider.credentialsFolder} credential set (${problems.join('; ')})`,
+        );
+      }
+      Object.assign(request.context, { providerCredentials: parsed.data } satisfies CredentialsContext);
+    },
+  };
+};

@@ -1,0 +1,58 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { Config } from '../config.ts';
+import { type Envelope, envelopeSchema, parseEnvelope } from '../envelope.ts';
+import { type FieldIssue, ResetError, validationFailed } from '../errors.ts';
+import { passwordViolations } from '../password/policy.ts';
+import type { ProviderDefinition } from '../providers/types.ts';
+import type { NormalizedEvent, ValidatedEvent } from './invocation.ts';
+
+export interface ValidateOptions {
+  provider: ProviderDefinition;
+  config: Pick<Config, 'secretPrefix'>;
+}
+
+const modeRules = (mode: NormalizedEvent['mode'], envelope: Envelope): FieldIssue[] => {
+  const issues: FieldIssue[] = [];
+  if (mode !== 'http' && envelope.password !== undefined) {
+    issues.push({
+      field: 'password',
+      rule: 'must not be sent in an EventBridge event or a Step Functions input (AWS keeps those in plain text); leave it out and a password is generated',
+    });
+  }
+  if (!envelope.storePassword && envelope.password === undefined) {
+    issues.push({
+      field: 'storePassword',
+      rule: 'may be false only with a supplied password: a generated password is always stored',
+    });
+  }
+  return issues;
+};
+
+/**
+ * Validates the envelope with the provider's zod schema, then the rules that depend on the
+ * invocation mode, then a supplied password against the provider's policy. Nothing after this
+ * middleware sees an unvalidated field.
+ */
+export const validate = (options: ValidateOptions): MiddlewareObj => {
+  const schema = envelopeSchema(options.provider, options.config);
+  return {
+    before: (request) => {
+      const { mode, input } = request.event as NormalizedEvent;
+      const envelope = parseEnvelope(schema, input);
+      const issues = modeRules(mode, envelope);
+      if (issues.length > 0) throw validationFailed(issues);
+      if (envelope.password !== undefined) {
+        const rules = passwordViolations(options.provider.passwordPolicy, envelope.password);
+        if (rules.length > 0) {
+          throw new ResetError(
+            'PASSWORD_POLICY_VIOLATION',
+            `The password breaks the ${options.provider.id} password rule: ${rules.join('; ')}`,
+            { fields: rules.map((rule) => ({ field: 'password', rule })) },
+          );
+        }
+      }
+      const validated: ValidatedEvent = { mode, envelope };
+      request.event = validated;
+    },
+  };
+};

@@ -1,0 +1,86 @@
+import { randomInt } from 'node:crypto';
+
+// A provider's password rule as data, so that one validator and one generator serve every
+// provider and a generated password satisfies the rule by construction. Written by hand: the
+// password libraries on npm either use Math.random or cannot express "three of four classes".
+
+export interface CharacterClass {
+  name: string;
+  chars: string;
+}
+
+export interface PasswordPolicy {
+  minLength: number;
+  maxLength: number;
+  /** Every character must belong to one of these classes. */
+  classes: ReadonlyArray<CharacterClass>;
+  /** How many distinct classes a password must use. */
+  minClasses: number;
+  /** Whole values refused, compared case-insensitively. */
+  forbiddenValues?: ReadonlyArray<string>;
+  /** Length of generated passwords. */
+  generatedLength: number;
+}
+
+export const LOWER = 'abcdefghijklmnopqrstuvwxyz';
+export const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+export const DIGITS = '0123456789';
+
+/**
+ * The rules a password breaks, as sentences that never quote the password. An empty list means
+ * the password is valid.
+ */
+export const passwordViolations = (policy: PasswordPolicy, password: string): string[] => {
+  const rules: string[] = [];
+  const chars = [...password];
+  if (chars.length < policy.minLength || chars.length > policy.maxLength) {
+    rules.push(`must be ${policy.minLength} to ${policy.maxLength} characters long`);
+  }
+  const used = new Set<string>();
+  let outside = false;
+  for (const char of chars) {
+    const cls = policy.classes.find((candidate) => candidate.chars.includes(char));
+    if (cls) used.add(cls.name);
+    else outside = true;
+  }
+  if (outside) {
+    rules.push(`must use only ${policy.classes.map(describeClass).join(', ')}`);
+  }
+  if (used.size < policy.minClasses) {
+    const names = policy.classes.map((cls) => cls.name).join(', ');
+    rules.push(
+      policy.minClasses === policy.classes.length
+        ? `must contain at least one of each: ${names}`
+        : `must contain at least ${policy.minClasses} of: ${names}`,
+    );
+  }
+  const lowered = password.toLowerCase();
+  if (policy.forbiddenValues?.some((value) => value.toLowerCase() === lowered)) {
+    rules.push(`must not be any of: ${policy.forbiddenValues.join(', ')}`);
+  }
+  return rules;
+};
+
+const describeClass = (cls: CharacterClass): string =>
+  cls.chars === LOWER || cls.chars === UPPER || cls.chars === DIGITS || cls.chars === LOWER + UPPER
+    ? cls.name
+    : `${cls.name} (${cls.chars})`;
+
+const pick = (chars: string): string => chars[randomInt(chars.length)] as string;
+
+/** A password drawn from the CSPRNG that uses every class of the policy. */
+export const generatePassword = (policy: PasswordPolicy): string => {
+  const length = policy.generatedLength;
+  if (length < policy.classes.length || length < policy.minLength || length > policy.maxLength) {
+    throw new Error('generatedLength does not fit the policy');
+  }
+  const all = policy.classes.map((cls) => cls.chars).join('');
+  // One character from each class guarantees minClasses; the rest is uniform over all classes.
+  const chars = policy.classes.map((cls) => pick(cls.chars));
+  while (chars.length < length) chars.push(pick(all));
+  for (let i = chars.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [chars[i], chars[j]] = [chars[j] as string, chars[i] as string];
+  }
+  return chars.join('');
+};

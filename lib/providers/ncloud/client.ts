@@ -1,0 +1,102 @@
+import { ResetError } from '../../errors.ts';
+import { type ProviderResponse, sendProviderRequest, sleep, timeoutWithin } from '../http.ts';
+import type { ClientOptions, ProviderClient } from '../types.ts';
+import { clusterInfoPath, type NcloudRegion, resetCmakPasswordPath } from './endpoints.ts';
+import { ncloudError, ncloudRequestId } from './errors.ts';
+import type { NcloudCredentials } from './index.ts';
+import { NCLOUD_SIGNED_HEADERS, ncloudAuthHeaders } from './signer.ts';
+
+const PROVIDER_NAME = 'Naver Cloud';
+const RUNNING = 'running';
+
+const resultOf = (response: ProviderResponse): unknown =>
+  response.json !== null && typeof response.json === 'object'
+    ? (response.json as Record<string, unknown>).result
+    : undefined;
+
+export const createNcloudClient = ({
+  credentials,
+  target,
+  config,
+  deadline,
+}: ClientOptions<NcloudCredentials>): ProviderClient => {
+  const region = target.region as NcloudRegion;
+  const resetPath = resetCmakPasswordPath(region, target.clusterId);
+  const statePath = clusterInfoPath(region, target.clusterId);
+
+  const signedRequest = (path: string, body: string) => {
+    const headers = {
+      ...ncloudAuthHeaders({
+        method: 'POST',
+        requestUri: path,
+        timestamp: Date.now(),
+        accessKey: credentials.accessKey,
+        secretKey: credentials.secretKey,
+      }),
+      'content-type': 'application/json',
+      accept: 'application/json',
+    };
+    return { method: 'POST', url: `${config.ncloudCdssEndpoint}${path}`, headers, body };
+  };
+
+  const send = (path: string, body: string) =>
+    sendProviderRequest(PROVIDER_NAME, {
+      ...signedRequest(path, body),
+      timeoutMs: timeoutWithin(config.providerTimeoutMs, deadline),
+    });
+
+  const clusterStatus = async (): Promise<string> => {
+    const response = await send(statePath, '{}');
+    const status = (resultOf(response) as { status?: unknown } | undefined)?.status;
+    if (response.status !== 200 || typeof status !== 'string') {
+      throw ncloudError(response, [credentials.secretKey]);
+    }
+    return status.toLowerCase();
+  };
+
+  return {
+    async assertReady() {
+      const status = await clusterStatus();
+      if (status !== RUNNING) {
+        throw new ResetError(
+          'CLUSTER_STATE_CONFLICT',
+          `The cluster is ${status}; its CMAK password can be reset only while it is running`,
+        );
+      }
+    },
+
+    prepareReset(password) {
+      const request = signedRequest(resetPath, JSON.stringify({ kafkaManagerUserPassword: password }));
+      return { method: request.method, url: request.url, signedHeaders: NCLOUD_SIGNED_HEADERS };
+    },
+
+    async reset(password) {
+      const response = await send(resetPath, JSON.stringify({ kafkaManagerUserPassword: password }));
+      // Success is HTTP 200 *and* result === true; `result: null` on HTTP 200 is a failure.
+      if (response.status !== 200 || resultOf(response) !== true) {
+        throw ncloudError(response, [password, credentials.secretKey]);
+      }
+      const providerRequestId = ncloudRequestId(response);
+      return providerRequestId === undefined ? {} : { providerRequestId };
+    },
+
+    // Naver's own Terraform provider waits for `running` again after a reset; so do we, within
+    // the time the function has left. The reset was accepted either way: a cluster still
+    // `changing` at the deadline is reported, not treated as a failure.
+    async awaitSettled(until) {
+      let status: string | undefined;
+      while (Date.now() < until) {
+        try {
+          status = await clusterStatus();
+        } catch {
+          status = undefined;
+        }
+        if (status === RUNNING) return status;
+        const wait = Math.min(config.statePollIntervalMs, until - Date.now());
+        if (wait <= 0) break;
+        await sleep(wait);
+      }
+      return status;
+    },
+  };
+};

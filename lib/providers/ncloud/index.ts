@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import type { ProviderDefinition } from '../types.ts';
+import { createNcloudClient } from './client.ts';
+import { NCLOUD_REGIONS } from './endpoints.ts';
+import { ncloudCmakPasswordPolicy } from './password-policy.ts';
+
+const ncloudCredentials = z.object({
+  accessKey: z.string().min(1),
+  secretKey: z.string().min(1),
+});
+
+export type NcloudCredentials = z.infer<typeof ncloudCredentials>;
+
+/** Naver Cloud Platform, Cloud Data Streaming Service: reset the CMAK account password. */
+export const ncloudCdss: ProviderDefinition<NcloudCredentials> = {
+  id: 'ncloud-cdss',
+  operation: 'reset-cmak-password',
+  credentialsFolder: 'ncloud',
+  regions: NCLOUD_REGIONS,
+  clusterId: z
+    .string()
+    .regex(/^[1-9][0-9]{0,17}$/, { error: "must be the cluster's serviceGroupInstanceNo (digits only)" }),
+  acceptsProjectId: false,
+  credentials: ncloudCredentials,
+  passwordPolicy: ncloudCmakPasswordPolicy,
+  createClient: createNcloudClient,
+};

@@ -1,0 +1,62 @@
+import type { z } from 'zod';
+import type { Config } from '../config.ts';
+import type { PasswordPolicy } from '../password/policy.ts';
+
+export type ProviderId = 'ncloud-cdss' | 'otc-css';
+
+/** What the rotation needs to know of the request, after validation. */
+export interface Target {
+  provider: ProviderId;
+  region: string;
+  clusterId: string;
+  projectId?: string;
+}
+
+/** A request built and signed but not sent: what a dry run shows. Never holds a secret. */
+export interface PreparedRequest {
+  method: string;
+  url: string;
+  signedHeaders: string[];
+}
+
+export interface ResetOutcome {
+  providerRequestId?: string;
+}
+
+/**
+ * One cluster at one provider, with credentials bound. The rotation talks to providers only
+ * through this interface; each method throws a ResetError with the mapped code.
+ */
+export interface ProviderClient {
+  /** Throws CLUSTER_STATE_CONFLICT / PRECONDITION_FAILED / CLUSTER_NOT_FOUND when a reset must not be sent. */
+  assertReady(): Promise<void>;
+  /** Builds and signs the reset request without sending it. */
+  prepareReset(password: string): PreparedRequest;
+  reset(password: string): Promise<ResetOutcome>;
+  /** After an accepted reset: waits, within the deadline, for the cluster to settle. Returns its state. */
+  awaitSettled(deadline: number): Promise<string | undefined>;
+}
+
+export interface ClientOptions<C> {
+  credentials: C;
+  target: Target;
+  config: Config;
+  /** Epoch ms by which every provider call must have ended (the Lambda deadline less a reserve). */
+  deadline: number;
+}
+
+export interface ProviderDefinition<C = unknown> {
+  id: ProviderId;
+  operation: string;
+  /** Folder of this provider's credentials under CREDENTIALS_PREFIX. */
+  credentialsFolder: string;
+  regions: readonly [string, ...string[]];
+  clusterId: z.ZodType<string>;
+  /** Whether the envelope may carry a projectId. */
+  acceptsProjectId: boolean;
+  credentials: z.ZodType<C>;
+  passwordPolicy: PasswordPolicy;
+  /** Fills what the request left out from the credentials (e.g. OTC's project id), or throws VALIDATION_FAILED. */
+  completeTarget?(target: Target, credentials: C): Target;
+  createClient(options: ClientOptions<C>): ProviderClient;
+}

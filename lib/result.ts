@@ -1,0 +1,48 @@
+import type { ErrorCode, FieldIssue } from './errors.ts';
+import type { PreparedRequest, ProviderId } from './providers/types.ts';
+
+// The normalized result of DESIGN.md: the same object whichever way the handler was invoked.
+
+export interface PasswordReport {
+  source: 'generated' | 'supplied';
+  stored: boolean;
+  secretArn?: string;
+  versionId?: string;
+}
+
+interface ResultBase {
+  provider: ProviderId;
+  operation: string;
+  region?: string;
+  clusterId?: string;
+  dryRun: boolean;
+  requestId: string;
+  idempotencyKey?: string;
+  completedAt: string;
+}
+
+export interface SuccessResult extends ResultBase {
+  ok: true;
+  password: PasswordReport;
+  providerRequestId?: string;
+  /** The cluster's state when we stopped waiting for it to settle after the reset. */
+  clusterState?: string;
+  /** Dry run only: the request that would have been sent (signed, not sent; no secret in it). */
+  request?: PreparedRequest;
+}
+
+export interface ErrorReport {
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+  providerStatus?: number;
+  providerCode?: string;
+  fields?: FieldIssue[];
+}
+
+export interface FailureResult extends ResultBase {
+  ok: false;
+  error: ErrorReport;
+}
+
+export type NormalizedResult = SuccessResult | FailureResult;

@@ -1,0 +1,167 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Config } from '../config.ts';
+import type { Envelope } from '../envelope.ts';
+import { ResetError, validationFailed } from '../errors.ts';
+import { generatePassword } from '../password/policy.ts';
+import type { ProviderClient, ProviderDefinition, Target } from '../providers/types.ts';
+import type { PasswordReport, SuccessResult } from '../result.ts';
+import type { LeaseTable } from './lease-table.ts';
+import { AWSCURRENT, defaultSecretName, type SecretStore, versionWithStage } from './secret-store.ts';
+
+export interface RotationDeps {
+  secrets: SecretStore;
+  leases: LeaseTable;
+  config: Config;
+}
+
+export interface RotationRequest<C = unknown> {
+  provider: ProviderDefinition<C>;
+  envelope: Envelope & { idempotencyKey: string };
+  credentials: C;
+  requestId: string;
+  /** Epoch ms by which the rotation must have answered. */
+  deadline: number;
+}
+
+/**
+ * Secrets Manager version id (ClientRequestToken, 32–64 chars) derived from the idempotency key:
+ * a retry with the same key addresses the same pending version and so re-sends the same password.
+ */
+export const versionIdFor = (secretName: string, idempotencyKey: string): string => {
+  const hex = createHash('sha256').update(`${secretName}\n${idempotencyKey}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+};
+
+const targetOf = <C>(request: RotationRequest<C>): Target => {
+  const { provider, envelope, credentials } = request;
+  const base: Target = { provider: provider.id, region: envelope.region, clusterId: envelope.clusterId };
+  if (envelope.projectId !== undefined) base.projectId = envelope.projectId;
+  return provider.completeTarget ? provider.completeTarget(base, credentials) : base;
+};
+
+/**
+ * The rotation protocol of DESIGN.md: lease → pending version → provider reset → AWSCURRENT.
+ * The password is stored before it is sent; a retry with the same idempotency key re-sends the
+ * stored pending password (so stored and provider converge), and a retry after completion
+ * answers the recorded result without a second reset.
+ */
+export const rotatePassword = async <C>(
+  deps: RotationDeps,
+  request: RotationRequest<C>,
+): Promise<SuccessResult> => {
+  const { provider, envelope } = request;
+  const target = targetOf(request);
+  const client = provider.createClient({
+    credentials: request.credentials,
+    target,
+    config: deps.config,
+    deadline: request.deadline,
+  });
+  const source: PasswordReport['source'] = envelope.password === undefined ? 'generated' : 'supplied';
+  const answer = (password: PasswordReport, extra: Partial<SuccessResult> = {}): SuccessResult => ({
+    ok: true,
+    provider: provider.id,
+    operation: provider.operation,
+    region: target.region,
+    clusterId: target.clusterId,
+    dryRun: envelope.dryRun,
+    password,
+    ...extra,
+    requestId: request.requestId,
+    idempotencyKey: envelope.idempotencyKey,
+    completedAt: new Date().toISOString(),
+  });
+
+  if (envelope.dryRun) {
+    const password = envelope.password ?? generatePassword(provider.passwordPolicy);
+    return answer({ source, stored: false }, { request: client.prepareReset(password) });
+  }
+
+  const secretName = envelope.secretId ?? defaultSecretName(deps.config.secretPrefix, target);
+  const versionId = versionIdFor(secretName, envelope.idempotencyKey);
+  const resultKey = `result#${secretName}#${versionId}`;
+  const recorded = await deps.leases.findResult<SuccessResult>(resultKey);
+  if (recorded) return recorded;
+
+  const leaseKey = `lease#${target.provider}#${target.region}#${target.clusterId}`;
+  const owner = `${request.requestId}/${randomUUID()}`;
+  await deps.leases.acquire(leaseKey, owner);
+  try {
+    const result = envelope.storePassword
+      ? await rotateStored(deps, request, client, secretName, versionId, source, answer)
+      : await resetUnstored(request, client, answer);
+    await deps.leases.recordResult(resultKey, result);
+    return result;
+  } finally {
+    await deps.leases.release(leaseKey, owner);
+  }
+};
+
+type Answer = (password: PasswordReport, extra?: Partial<SuccessResult>) => SuccessResult;
+
+const rotateStored = async <C>(
+  deps: RotationDeps,
+  request: RotationRequest<C>,
+  client: ProviderClient,
+  secretName: string,
+  versionId: string,
+  source: PasswordReport['source'],
+  answer: Answer,
+): Promise<SuccessResult> => {
+  const { provider, envelope } = request;
+  const target: Target = { provider: provider.id, region: envelope.region, clusterId: envelope.clusterId };
+  const secret = await deps.secrets.ensure(secretName, target, versionIdFor(secretName, '(placeholder)'));
+  const report: PasswordReport = { source, stored: true, secretArn: secret.arn, versionId };
+  const stages = secret.versions.get(versionId);
+
+  // Promoted by an earlier attempt that ended before recording its result: nothing to send.
+  if (stages?.includes(AWSCURRENT)) return answer(report);
+
+  let password: string;
+  if (stages) {
+    // Our pending version from an earlier attempt: re-send exactly that password.
+    const stored = await deps.secrets.read(secretName, versionId);
+    if (!stored.password)
+      throw new ResetError('SECRET_STORE_FAILED', 'The pending secret version holds no password');
+    password = stored.password;
+    if (envelope.password !== undefined && envelope.password !== password) {
+      throw validationFailed([
+        { field: 'idempotencyKey', rule: 'was already used for a rotation with a different password' },
+      ]);
+    }
+  } else {
+    password = envelope.password ?? generatePassword(provider.passwordPolicy);
+    await deps.secrets.putPending(secretName, versionId, {
+      password,
+      provider: provider.id,
+      region: envelope.region,
+      clusterId: envelope.clusterId,
+      rotatedAt: new Date().toISOString(),
+    });
+  }
+
+  await client.assertReady();
+  const outcome = await client.reset(password);
+  await deps.secrets.promote(secretName, versionId, versionWithStage(secret, AWSCURRENT));
+  const clusterState = await client.awaitSettled(request.deadline);
+  return answer(report, withDefined({ providerRequestId: outcome.providerRequestId, clusterState }));
+};
+
+/** A supplied password the caller asked us not to store: reset only, under the same lease. */
+const resetUnstored = async <C>(
+  request: RotationRequest<C>,
+  client: ProviderClient,
+  answer: Answer,
+): Promise<SuccessResult> => {
+  const password = request.envelope.password as string;
+  await client.assertReady();
+  const outcome = await client.reset(password);
+  const clusterState = await client.awaitSettled(request.deadline);
+  return answer(
+    { source: 'supplied', stored: false },
+    withDefined({ providerRequestId: outcome.providerRequestId, clusterState }),
+  );
+};
+
+const withDefined = <T extends object>(value: T): Partial<T> =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -1,0 +1,102 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export const readBody = (req: IncomingMessage, maxBytes = 1024 * 1024): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        reject(new Error('body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+
+export const sendJson = (
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void => {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(text);
+};
+
+export const parseJson = (text: string): unknown => {
+  try {
+    return text === '' ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
+export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A failure the simulator injects on demand. Matching faults are consumed in order; `times`
+ * (default 1) says how many requests one fault answers.
+ */
+export interface InjectedFault {
+  /** Which operation it applies to (simulator-specific names, e.g. "reset", "state"). */
+  operation: string;
+  clusterId?: string;
+  times?: number;
+  /** Answer with this HTTP status and body instead of the real answer. */
+  status?: number;
+  body?: unknown;
+  /** Raw text body (sent as text/plain) instead of JSON. */
+  text?: string;
+  headers?: Record<string, string>;
+  /** Wait this long before answering (or before the real handling). */
+  delayMs?: number;
+  /** Apply the operation, then drop the connection without an answer. */
+  applyThenDrop?: boolean;
+  /** Drop the connection without applying anything. */
+  drop?: boolean;
+}
+
+export class FaultQueue {
+  readonly #faults: InjectedFault[] = [];
+
+  add(fault: InjectedFault): void {
+    this.#faults.push({ ...fault, times: fault.times ?? 1 });
+  }
+
+  clear(): void {
+    this.#faults.length = 0;
+  }
+
+  take(operation: string, clusterId: string | undefined): InjectedFault | undefined {
+    const index = this.#faults.findIndex(
+      (fault) =>
+        fault.operation === operation && (fault.clusterId === undefined || fault.clusterId === clusterId),
+    );
+    if (index < 0) return undefined;
+    const fault = this.#faults[index] as InjectedFault;
+    fault.times = (fault.times ?? 1) - 1;
+    if (fault.times <= 0) this.#faults.splice(index, 1);
+    return fault;
+  }
+}
+
+/** Answers with an injected fault's status/body; returns false when the fault does not answer. */
+export const answerWithFault = (res: ServerResponse, fault: InjectedFault): boolean => {
+  if (fault.drop) {
+    res.socket?.destroy();
+    return true;
+  }
+  if (fault.status === undefined) return false;
+  if (fault.text !== undefined) {
+    res.writeHead(fault.status, { 'content-type': 'text/plain', ...fault.headers });
+    res.end(fault.text);
+  } else {
+    sendJson(res, fault.status, fault.body ?? {}, fault.headers);
+  }
+  return true;
+};

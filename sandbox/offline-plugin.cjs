@@ -1,0 +1,47 @@
+'use strict';
+
+// A local Serverless plugin for `npm start`: before serverless-offline starts the API, start the
+// sandbox in this same process (so one signal stops both), seed the demo account and cluster,
+// and point the handlers at it through the SDK's AWS_ENDPOINT_URL_* and our endpoint variables.
+
+class SandboxOfflinePlugin {
+  constructor(serverless, _options, utils) {
+    this.serverless = serverless;
+    this.log = utils?.log ?? console.log;
+    this.hooks = {
+      'before:offline:start:init': () => this.start(),
+      'offline:start:end': () => this.stop(),
+    };
+  }
+
+  async start() {
+    const { startSandbox } = await import('./server.ts');
+    const { seedDemo, demoInstructions } = await import('./demo.ts');
+    const port = (name, fallback) => Number(process.env[name] ?? fallback);
+    this.sandbox = await startSandbox({
+      awsPort: port('SANDBOX_AWS_PORT', 4566),
+      ncloudPort: port('SANDBOX_NCLOUD_PORT', 4510),
+      dynamoPort: port('SANDBOX_DYNAMODB_PORT', 4567),
+      lockTable: this.serverless.service.provider.environment.LOCK_TABLE,
+    });
+    seedDemo(this.sandbox);
+    const environment = this.serverless.service.provider.environment;
+    for (const [name, value] of Object.entries(this.sandbox.env)) {
+      // serverless-offline copies AWS_* from this process; the rest goes in the functions' environment.
+      if (name.startsWith('AWS_')) process.env[name] = value;
+      else environment[name] = value;
+    }
+    environment.STATE_POLL_INTERVAL_MS = '200';
+    const stage = this.serverless.service.provider.stage;
+    const httpPort = this.serverless.service.custom?.['serverless-offline']?.httpPort ?? 3000;
+    this.log.notice(
+      demoInstructions({ apiUrl: `http://127.0.0.1:${httpPort}/${stage}`, sandbox: this.sandbox }),
+    );
+  }
+
+  async stop() {
+    await this.sandbox?.close();
+  }
+}
+
+module.exports = SandboxOfflinePlugin;

@@ -1,0 +1,162 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { AwsSubsetSimulator } from './aws.ts';
+import { parseJson, readBody, sendJson } from './http-util.ts';
+import { NcloudCdssSimulator } from './ncloud-cdss.ts';
+
+// One process that stands in for every remote party the handlers talk to: the provider APIs,
+// the AWS subset, DynamoDB (dynalite) and a control API (/_sandbox/…) for tests and demos.
+
+export interface SandboxOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  awsPort?: number;
+  ncloudPort?: number;
+  dynamoPort?: number;
+  lockTable?: string;
+  ncloudChangingMs?: number;
+}
+
+export interface Sandbox {
+  urls: { aws: string; ncloud: string; dynamodb: string };
+  /** Environment that points the unchanged handlers at this sandbox. */
+  env: Record<string, string>;
+  ncloud: NcloudCdssSimulator;
+  aws: AwsSubsetSimulator;
+  close(): Promise<void>;
+}
+
+const listen = (server: Server, port: number, host: string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const address = server.address() as AddressInfo;
+      resolve(`http://${host}:${address.port}`);
+    });
+  });
+
+const close = (server: Server): Promise<void> =>
+  new Promise((resolve) => {
+    server.closeAllConnections?.();
+    server.close(() => resolve());
+  });
+
+const guard =
+  (handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>) =>
+  (req: IncomingMessage, res: ServerResponse) => {
+    handler(req, res).catch((error: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { message: `sandbox error: ${String(error)}` });
+    });
+  };
+
+const control = async (
+  sandbox: Pick<Sandbox, 'ncloud' | 'aws'>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> => {
+  const url = new URL(req.url ?? '/', 'http://sandbox');
+  // Control input is trusted test input; the simulators take it as given.
+  const body = (parseJson(await readBody(req)) ?? {}) as never;
+  const path = url.pathname.replace(/^\/_sandbox/, '');
+  const ncloudCluster = /^\/ncloud\/clusters\/([A-Z]+)\/([0-9]+)$/.exec(path);
+  if (req.method === 'GET' && ncloudCluster) {
+    const cluster = sandbox.ncloud.cluster(ncloudCluster[1] as string, ncloudCluster[2] as string);
+    return cluster ? sendJson(res, 200, cluster) : sendJson(res, 404, { message: 'no such cluster' });
+  }
+  if (req.method === 'POST' && path === '/ncloud/clusters')
+    return sendJson(res, 200, sandbox.ncloud.addCluster(body));
+  if (req.method === 'POST' && path === '/ncloud/faults') {
+    sandbox.ncloud.faults.add(body);
+    return sendJson(res, 200, {});
+  }
+  if (req.method === 'POST' && path === '/aws/faults') {
+    sandbox.aws.faults.add(body);
+    return sendJson(res, 200, {});
+  }
+  if (req.method === 'GET' && path === '/secrets') {
+    const value = sandbox.aws.secretValue(
+      url.searchParams.get('name') ?? '',
+      url.searchParams.get('stage') ?? 'AWSCURRENT',
+    );
+    return value ? sendJson(res, 200, value) : sendJson(res, 404, { message: 'no such secret version' });
+  }
+  if (req.method === 'GET' && path === '/calls') {
+    return sendJson(res, 200, {
+      ncloud: sandbox.ncloud.calls,
+      aws: sandbox.aws.calls,
+      events: sandbox.aws.events,
+    });
+  }
+  sendJson(res, 404, { message: `unknown sandbox control route ${req.method} ${path}` });
+};
+
+export const createLockTable = async (endpoint: string, tableName: string): Promise<void> => {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'eu-central-1',
+    credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
+  });
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  // dynalite keeps TTL settings but does not expire items; the lease compares expiresAt itself.
+  await client
+    .send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      }),
+    )
+    .catch(() => undefined);
+  client.destroy();
+};
+
+export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbox> => {
+  const host = options.host ?? '127.0.0.1';
+  const lockTable = options.lockTable ?? 'cluster-password-reset-local-leases';
+  const ncloud = new NcloudCdssSimulator({ changingMs: options.ncloudChangingMs ?? 300 });
+  const aws = new AwsSubsetSimulator();
+  const parts = { ncloud, aws };
+
+  const awsServer = createServer(
+    guard((req, res) =>
+      req.url?.startsWith('/_sandbox/') ? control(parts, req, res) : aws.handle(req, res),
+    ),
+  );
+  const ncloudServer = createServer(guard((req, res) => ncloud.handle(req, res)));
+  const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+
+  const urls = {
+    aws: await listen(awsServer, options.awsPort ?? 0, host),
+    ncloud: await listen(ncloudServer, options.ncloudPort ?? 0, host),
+    dynamodb: await listen(dynamoServer, options.dynamoPort ?? 0, host),
+  };
+  await createLockTable(urls.dynamodb, lockTable);
+
+  return {
+    urls,
+    env: {
+      AWS_REGION: 'eu-central-1',
+      AWS_ACCESS_KEY_ID: 'sandbox',
+      AWS_SECRET_ACCESS_KEY: 'sandbox',
+      AWS_ENDPOINT_URL_SSM: urls.aws,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: urls.aws,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: urls.aws,
+      AWS_ENDPOINT_URL_DYNAMODB: urls.dynamodb,
+      NCLOUD_CDSS_ENDPOINT: urls.ncloud,
+      LOCK_TABLE: lockTable,
+    },
+    ncloud,
+    aws,
+    close: async () => {
+      await Promise.all([close(awsServer), close(ncloudServer), close(dynamoServer)]);
+    },
+  };
+};
