@@ -18,7 +18,7 @@ export const ncloudCdss: ProviderDefinition<NcloudCredentials> = {
   credentialsFolder: 'ncloud',
   regions: NCLOUD_REGIONS,
   clusterId: z
-    .string()
+    .string({ error: 'must be a string' })
     .regex(/^[1-9][0-9]{0,17}$/, { error: "must be the cluster's serviceGroupInstanceNo (digits only)" }),
   acceptsProjectId: false,
   credentials: ncloudCredentials,

@@ -1,0 +1,119 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// `serverless package` needs no AWS credentials and no network; the template it writes is what
+// CloudFormation would deploy, so permissions and routes are asserted on it.
+
+const run = promisify(execFile);
+let dir: string;
+let template: { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
+
+const resourcesOfType = (type: string) =>
+  Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sls-package-'));
+  const started = Date.now();
+  await run('serverless', ['package', '--stage', 'ci', '--region', 'eu-central-1', '--package', dir], {
+    env: {
+      ...process.env,
+      ESBUILD_WORK_FOLDER: '.esbuild-package-test',
+      SLS_TELEMETRY_DISABLED: '1',
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+    },
+    timeout: 120_000,
+  });
+  const zip = await stat(join(dir, 'cluster-password-reset.zip')).catch(() => undefined);
+  process.stdout.write(
+    `serverless package: ${((Date.now() - started) / 1000).toFixed(1)} s` +
+      (zip ? `, artifact ${(zip.size / 1024).toFixed(0)} KiB\n` : '\n'),
+  );
+  template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+}, 120_000);
+
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('the packaged CloudFormation template', () => {
+  it('has the function on Node.js 22, arm64, with the configuration variables', () => {
+    const [, fn] = resourcesOfType('AWS::Lambda::Function').find(([id]) => id.startsWith('NcloudCdss')) ?? [];
+    expect(fn?.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'functions/ncloud-cdss-reset-cmak-password.handler',
+      Timeout: 29,
+    });
+    expect(fn?.Properties.Environment.Variables).toMatchObject({
+      CREDENTIALS_PREFIX: '/cluster-password-reset/ci/credentials',
+      SECRET_PREFIX: 'cluster-password-reset',
+      LOCK_TABLE: 'cluster-password-reset-ci-leases',
+    });
+  });
+
+  it('exposes the route as POST with AWS_IAM authorization', () => {
+    const methods = resourcesOfType('AWS::ApiGateway::Method').map(([, m]) => m.Properties);
+    const resources = Object.fromEntries(
+      resourcesOfType('AWS::ApiGateway::Resource').map(([id, r]) => [id, r.Properties]),
+    );
+    const pathOf = (resourceId: { Ref: string }): string => {
+      const resource = resources[resourceId.Ref];
+      if (!resource) return '';
+      const parent = resource.ParentId?.Ref ? pathOf(resource.ParentId) : '';
+      return `${parent}/${resource.PathPart}`;
+    };
+    const routes = methods.map((m) => `${m.HttpMethod} ${pathOf(m.ResourceId)} ${m.AuthorizationType}`);
+    expect(routes).toContain('POST /ncloud/cdss/{region}/clusters/{clusterId}/cmak-password AWS_IAM');
+    expect(methods.every((m) => m.AuthorizationType === 'AWS_IAM')).toBe(true);
+  });
+
+  it('grants only the credential prefix, the secret prefix and the lease table', () => {
+    const [, role] = resourcesOfType('AWS::IAM::Role')[0] ?? [];
+    const statements = role?.Properties.Policies.flatMap(
+      (p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement,
+    ) as Array<{ Action: string[]; Resource: unknown[] }>;
+    const byService = (prefix: string) =>
+      statements.filter((s) => [s.Action].flat().some((action) => action.startsWith(prefix)));
+    expect(byService('ssm:')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['ssm:GetParameters'],
+        Resource: [
+          {
+            'Fn::Sub':
+              'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/cluster-password-reset/ci/credentials/*',
+          },
+        ],
+      },
+    ]);
+    expect(byService('secretsmanager:')).toHaveLength(1);
+    expect(byService('secretsmanager:')[0]?.Resource).toEqual([
+      {
+        'Fn::Sub':
+          'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:cluster-password-reset/*',
+      },
+    ]);
+    expect(byService('secretsmanager:')[0]?.Action).not.toContain('secretsmanager:DeleteSecret');
+    expect(byService('dynamodb:')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        Resource: [{ 'Fn::GetAtt': ['LeaseTable', 'Arn'] }],
+      },
+    ]);
+    const wildcard = statements.filter((s) => [s.Resource].flat().some((r) => r === '*'));
+    expect(wildcard).toEqual([]);
+  });
+
+  it('creates the lease table with a TTL on expiresAt', () => {
+    const [, table] = resourcesOfType('AWS::DynamoDB::Table')[0] ?? [];
+    expect(table?.Properties).toMatchObject({
+      TableName: 'cluster-password-reset-ci-leases',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+});

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES, type ErrorCode, ResetError } from '../../../lib/errors.ts';
+import type { ValidatedEvent } from '../../../lib/middleware/invocation.ts';
+import { normalizeResponse } from '../../../lib/middleware/normalize-response.ts';
+import { lambdaContext, ncloudHttpEvent } from '../../support/events.ts';
+
+const middleware = normalizeResponse({ provider: 'ncloud-cdss', operation: 'reset-cmak-password' });
+
+const validated = (mode: ValidatedEvent['mode']): ValidatedEvent => ({
+  mode,
+  envelope: {
+    provider: 'ncloud-cdss',
+    region: 'KR',
+    clusterId: '1',
+    account: 'default',
+    storePassword: true,
+    dryRun: false,
+    idempotencyKey: 'k',
+  },
+});
+
+const failWith = async (event: unknown, error: unknown) => {
+  const request = { event, context: lambdaContext(), response: undefined as unknown, error, internal: {} };
+  await middleware.onError?.(request as never);
+  return request;
+};
+
+describe('normalize-response', () => {
+  it.each(Object.keys(ERROR_CODES) as ErrorCode[])('answers %s over HTTP with its status', async (code) => {
+    const { response } = await failWith(validated('http'), new ResetError(code, 'what happened'));
+    const { statusCode, body } = response as { statusCode: number; body: string };
+    expect(statusCode).toBe(ERROR_CODES[code].httpStatus);
+    expect(JSON.parse(body)).toMatchObject({
+      ok: false,
+      provider: 'ncloud-cdss',
+      operation: 'reset-cmak-password',
+      region: 'KR',
+      clusterId: '1',
+      idempotencyKey: 'k',
+      error: { code, message: 'what happened', retryable: ERROR_CODES[code].retryable },
+    });
+  });
+
+  it('answers a raw HTTP event that failed before normalization as HTTP too', async () => {
+    const { response } = await failWith(
+      ncloudHttpEvent('KR', '1'),
+      new ResetError('VALIDATION_FAILED', 'bad'),
+    );
+    expect((response as { statusCode: number }).statusCode).toBe(400);
+  });
+
+  it('throws an error named after the code, without a stack, for Step Functions', async () => {
+    const request = await failWith(validated('direct'), new ResetError('PROVIDER_THROTTLED', 'slow down'));
+    expect(request.response).toBeUndefined();
+    const thrown = request.error as Error;
+    expect(thrown.name).toBe('ProviderThrottled');
+    expect(thrown.message).toBe('slow down');
+    expect(thrown.stack).toBe('ProviderThrottled: slow down');
+  });
+
+  it('hides an unexpected error behind INTERNAL with the request id', async () => {
+    const request = await failWith(validated('http'), new TypeError('secret detail from deep inside'));
+    const body = JSON.parse((request.response as { body: string }).body);
+    expect(body.error.code).toBe('INTERNAL');
+    expect(body.error.message).toBe(`Internal error; see the function's logs for request ${body.requestId}`);
+    expect(JSON.stringify(body)).not.toContain('secret detail');
+  });
+
+  it('wraps a success as HTTP 200 JSON, or passes it through for other modes', async () => {
+    const result = { ok: true, provider: 'ncloud-cdss', region: 'KR', clusterId: '1', dryRun: false };
+    const http = {
+      event: validated('http'),
+      context: lambdaContext(),
+      response: result as unknown,
+      internal: {},
+    };
+    await middleware.after?.(http as never);
+    expect(http.response).toEqual({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+      body: JSON.stringify(result),
+    });
+    const direct = {
+      event: validated('direct'),
+      context: lambdaContext(),
+      response: result as unknown,
+      internal: {},
+    };
+    await middleware.after?.(direct as never);
+    expect(direct.response).toBe(result);
+  });
+});

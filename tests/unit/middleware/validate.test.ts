@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import type { ResetError } from '../../../lib/errors.ts';
+import type { NormalizedEvent, ValidatedEvent } from '../../../lib/middleware/invocation.ts';
+import { validate } from '../../../lib/middleware/validate.ts';
+import { ncloudCdss } from '../../../lib/providers/ncloud/index.ts';
+
+const run = async (mode: NormalizedEvent['mode'], input: Record<string, unknown>) => {
+  const request = { event: { mode, input }, context: {}, internal: {} };
+  await validate({ provider: ncloudCdss, config: { secretPrefix: 'cluster-password-reset' } }).before?.(
+    request as never,
+  );
+  return (request.event as unknown as ValidatedEvent).envelope;
+};
+
+const rejection = async (mode: NormalizedEvent['mode'], input: Record<string, unknown>) => {
+  try {
+    await run(mode, input);
+  } catch (error) {
+    return error as ResetError;
+  }
+  throw new Error('expected a rejection');
+};
+
+const valid = { region: 'KR', clusterId: '1009123' };
+
+describe('validate', () => {
+  it('applies the defaults of DESIGN.md', async () => {
+    expect(await run('direct', valid)).toEqual({
+      region: 'KR',
+      clusterId: '1009123',
+      account: 'default',
+      storePassword: true,
+      dryRun: false,
+    });
+  });
+
+  it.each([
+    [{ region: 'kr' }, 'region', 'must be one of KR, SGN, JPN'],
+    [{ region: undefined }, 'region', 'is required'],
+    [{ clusterId: '../1' }, 'clusterId', "must be the cluster's serviceGroupInstanceNo (digits only)"],
+    [{ clusterId: '1%2F2' }, 'clusterId', "must be the cluster's serviceGroupInstanceNo (digits only)"],
+    [{ clusterId: '12?x=1' }, 'clusterId', "must be the cluster's serviceGroupInstanceNo (digits only)"],
+    [{ clusterId: '１２３' }, 'clusterId', "must be the cluster's serviceGroupInstanceNo (digits only)"],
+    [{ clusterId: 123 }, 'clusterId', 'must be a string'],
+    [{ account: '../other' }, 'account', 'must be 1-64 letters, digits, ".", "_" or "-"'],
+    [{ dryRun: 'yes' }, 'dryRun', 'must be true or false'],
+    [{ provider: 'otc-css' }, 'provider', 'must be "ncloud-cdss" for this handler'],
+    [{ secretId: 'other-prefix/x' }, 'secretId', 'must name a secret under "cluster-password-reset/"'],
+    [
+      { secretId: 'cluster-password-reset/../x' },
+      'secretId',
+      'must name a secret under "cluster-password-reset/"',
+    ],
+    [
+      { idempotencyKey: 'has space' },
+      'idempotencyKey',
+      'must be 1-128 letters, digits, ".", "_", ":" or "-"',
+    ],
+    [{ projectId: '0123456789abcdef0123456789abcdef' }, 'projectId', 'is not a field of this request'],
+    [{ color: 'blue' }, 'color', 'is not a field of this request'],
+  ])('refuses %j', async (change, field, rule) => {
+    const error = await rejection('http', { ...valid, ...change });
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(error.httpStatus).toBe(400);
+    expect(error.fields).toContainEqual({ field, rule });
+  });
+
+  it('lists every broken field at once', async () => {
+    const error = await rejection('http', { region: 'XX', clusterId: 'abc', dryRun: 1 });
+    expect(error.fields?.map((f) => f.field).sort()).toEqual(['clusterId', 'dryRun', 'region']);
+  });
+
+  it.each(['eventbridge', 'direct'] as const)('refuses a password in a %s input', async (mode) => {
+    const error = await rejection(mode, { ...valid, password: 'Abc123!xyz' });
+    expect(error.fields).toEqual([
+      {
+        field: 'password',
+        rule: 'must not be sent in an EventBridge event or a Step Functions input (AWS keeps those in plain text); leave it out and a password is generated',
+      },
+    ]);
+    expect(error.message).not.toContain('Abc123!xyz');
+  });
+
+  it('refuses storePassword: false without a supplied password', async () => {
+    const error = await rejection('http', { ...valid, storePassword: false });
+    expect(error.fields?.[0]?.field).toBe('storePassword');
+  });
+
+  it('checks a supplied password against the provider rule, without quoting it', async () => {
+    const error = await rejection('http', { ...valid, password: 'short&/' });
+    expect(error.code).toBe('PASSWORD_POLICY_VIOLATION');
+    expect(error.fields?.map((f) => f.field)).toEqual(['password', 'password', 'password']);
+    expect(JSON.stringify(error.fields) + error.message).not.toContain('short&/');
+  });
+
+  it('accepts a valid supplied password over HTTP', async () => {
+    expect((await run('http', { ...valid, password: 'asd123!@#' })).password).toBe('asd123!@#');
+  });
+});

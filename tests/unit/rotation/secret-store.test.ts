@@ -1,0 +1,117 @@
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { SecretStore } from '../../../lib/rotation/secret-store.ts';
+
+const sm = mockClient(SecretsManagerClient);
+const store = new SecretStore(new SecretsManagerClient({ region: 'eu-central-1' }));
+const NAME = 'cluster-password-reset/ncloud-cdss/KR/1009123';
+const ARN = `arn:aws:secretsmanager:eu-central-1:123456789012:secret:${NAME}-AbCdEf`;
+const target = { provider: 'ncloud-cdss' as const, region: 'KR', clusterId: '1009123' };
+const notFound = () => new ResourceNotFoundException({ message: 'missing', $metadata: {} });
+
+describe('SecretStore', () => {
+  beforeEach(() => sm.reset());
+
+  it('creates a missing secret with a placeholder first version that holds no password', async () => {
+    sm.on(DescribeSecretCommand)
+      .rejectsOnce(notFound())
+      .resolves({ ARN, VersionIdsToStages: { 'placeholder-token-0000000000000000': ['AWSCURRENT'] } });
+    sm.on(CreateSecretCommand).resolves({ ARN });
+    const state = await store.ensure(NAME, target, 'placeholder-token-0000000000000000');
+    expect(sm.commandCalls(CreateSecretCommand)[0]?.args[0].input).toEqual({
+      Name: NAME,
+      Description: 'Admin password of ncloud-cdss cluster 1009123 in KR, kept by cluster-password-reset',
+      SecretString: JSON.stringify({ provider: 'ncloud-cdss', region: 'KR', clusterId: '1009123' }),
+      ClientRequestToken: 'placeholder-token-0000000000000000',
+      Tags: [
+        { Key: 'managed-by', Value: 'cluster-password-reset' },
+        { Key: 'provider', Value: 'ncloud-cdss' },
+        { Key: 'region', Value: 'KR' },
+        { Key: 'cluster-id', Value: '1009123' },
+      ],
+    });
+    expect(state).toEqual({
+      arn: ARN,
+      versions: new Map([['placeholder-token-0000000000000000', ['AWSCURRENT']]]),
+    });
+  });
+
+  it('uses the secret another rotation created in between', async () => {
+    sm.on(DescribeSecretCommand).rejectsOnce(notFound()).resolves({ ARN, VersionIdsToStages: {} });
+    sm.on(CreateSecretCommand).rejects(new ResourceExistsException({ message: 'exists', $metadata: {} }));
+    expect((await store.ensure(NAME, target, 't'.repeat(32))).arn).toBe(ARN);
+  });
+
+  it('writes the pending version with the derived token and only the AWSPENDING label', async () => {
+    sm.on(PutSecretValueCommand).resolves({});
+    const value = {
+      password: 'pw-Value-1!',
+      provider: 'ncloud-cdss',
+      region: 'KR',
+      clusterId: '1',
+      rotatedAt: 't',
+    };
+    await store.putPending(NAME, 'version-token-1', value);
+    expect(sm.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toEqual({
+      SecretId: NAME,
+      ClientRequestToken: 'version-token-1',
+      SecretString: JSON.stringify(value),
+      VersionStages: ['AWSPENDING'],
+    });
+  });
+
+  it('reads one version by id', async () => {
+    sm.on(GetSecretValueCommand).resolves({ SecretString: '{"password":"pw"}' });
+    expect(await store.read(NAME, 'v1')).toEqual({ password: 'pw' });
+    expect(sm.commandCalls(GetSecretValueCommand)[0]?.args[0].input).toEqual({
+      SecretId: NAME,
+      VersionId: 'v1',
+    });
+  });
+
+  it('promotes: AWSCURRENT moves from the old version, then AWSPENDING is removed', async () => {
+    sm.on(UpdateSecretVersionStageCommand).resolves({});
+    await store.promote(NAME, 'new-version', 'old-version');
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        SecretId: NAME,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: 'new-version',
+        RemoveFromVersionId: 'old-version',
+      },
+      { SecretId: NAME, VersionStage: 'AWSPENDING', RemoveFromVersionId: 'new-version' },
+    ]);
+  });
+
+  it('does not move AWSCURRENT onto the version that already has it', async () => {
+    sm.on(UpdateSecretVersionStageCommand).resolves({});
+    await store.promote(NAME, 'v', 'v');
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input.VersionStage)).toEqual(
+      ['AWSPENDING'],
+    );
+  });
+
+  it('maps a Secrets Manager failure to SECRET_STORE_FAILED with the exception name only', async () => {
+    const denied = Object.assign(new Error('User arn:aws:iam::1:role/x is not authorized'), {
+      name: 'AccessDeniedException',
+    });
+    sm.on(PutSecretValueCommand).rejects(denied);
+    await expect(
+      store.putPending(NAME, 'v', { provider: 'p', region: 'r', clusterId: 'c' }),
+    ).rejects.toMatchObject({
+      code: 'SECRET_STORE_FAILED',
+      retryable: true,
+      message: 'Secrets Manager PutSecretValue failed (AccessDeniedException)',
+    });
+  });
+});
