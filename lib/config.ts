@@ -9,6 +9,8 @@ export interface Config {
   ncloudCdssEndpoint: string;
   /** May hold `{region}`; the default is the public endpoint pattern. */
   otcCssEndpoint: string;
+  /** True when OTC_CSS_ENDPOINT was set: regions without a published endpoint become usable. */
+  otcCssEndpointOverridden: boolean;
   providerTimeoutMs: number;
   /** How often to poll a provider's cluster state while waiting for it to settle. */
   statePollIntervalMs: number;
@@ -29,6 +31,11 @@ const positiveInt = (value: string | undefined, fallback: number, name: string):
 
 const trimSlash = (value: string): string => value.replace(/\/+$/, '');
 
+export const NCLOUD_CDSS_DEFAULT_ENDPOINT = 'https://clouddatastreamingservice.apigw.ntruss.com';
+export const OTC_CSS_DEFAULT_ENDPOINT = 'https://css.{region}.otc.t-systems.com';
+
+const nonEmpty = (value: string | undefined): string | undefined => (value === '' ? undefined : value);
+
 export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const stage = env.STAGE ?? 'dev';
   return {
@@ -37,10 +44,10 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     secretPrefix: trimSlash(env.SECRET_PREFIX ?? 'cluster-password-reset'),
     lockTable: env.LOCK_TABLE ?? `cluster-password-reset-${stage}-leases`,
     eventBusName: env.EVENT_BUS_NAME ?? 'default',
-    ncloudCdssEndpoint: trimSlash(
-      env.NCLOUD_CDSS_ENDPOINT ?? 'https://clouddatastreamingservice.apigw.ntruss.com',
-    ),
-    otcCssEndpoint: trimSlash(env.OTC_CSS_ENDPOINT ?? 'https://css.{region}.otc.t-systems.com'),
+    ncloudCdssEndpoint: trimSlash(nonEmpty(env.NCLOUD_CDSS_ENDPOINT) ?? NCLOUD_CDSS_DEFAULT_ENDPOINT),
+    otcCssEndpoint: trimSlash(nonEmpty(env.OTC_CSS_ENDPOINT) ?? OTC_CSS_DEFAULT_ENDPOINT),
+    // serverless.yml passes the public default explicitly: only another value is an override.
+    otcCssEndpointOverridden: ![undefined, OTC_CSS_DEFAULT_ENDPOINT].includes(nonEmpty(env.OTC_CSS_ENDPOINT)),
     providerTimeoutMs: positiveInt(env.PROVIDER_TIMEOUT_MS, 10_000, 'PROVIDER_TIMEOUT_MS'),
     statePollIntervalMs: positiveInt(env.STATE_POLL_INTERVAL_MS, 5_000, 'STATE_POLL_INTERVAL_MS'),
     leaseSeconds: positiveInt(env.LEASE_SECONDS, 120, 'LEASE_SECONDS'),

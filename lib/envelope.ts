@@ -25,10 +25,11 @@ const SECRET_NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 export const OTC_PROJECT_ID_PATTERN = /^[0-9a-f]{32}$/;
 
 /** The strict schema of one provider's envelope; unknown fields are errors, not ignored. */
-export const envelopeSchema = (provider: ProviderDefinition, config: Pick<Config, 'secretPrefix'>) => {
+export const envelopeSchema = (provider: ProviderDefinition, config: Config) => {
+  const regions = provider.regions(config);
   const shape = {
     provider: z.literal(provider.id, { error: `must be "${provider.id}" for this handler` }).optional(),
-    region: z.enum(provider.regions, { error: `must be one of ${provider.regions.join(', ')}` }),
+    region: z.enum(regions, { error: `must be one of ${regions.join(', ')}` }),
     clusterId: provider.clusterId,
     account: z
       .string({ error: 'must be a string' })

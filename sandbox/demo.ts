@@ -1,7 +1,7 @@
 import type { Sandbox } from './server.ts';
 
-// What `npm start` seeds: one Naver Cloud account and one running cluster, so that the README's
-// curl works as printed. The keys are sandbox-only values, not real credentials.
+// What `npm start` seeds: one account and one healthy cluster per provider, so that the README's
+// commands work as printed. The keys are sandbox-only values, not real credentials.
 export const DEMO = {
   credentialsPrefix: '/cluster-password-reset/local/credentials',
   ncloud: {
@@ -11,10 +11,18 @@ export const DEMO = {
     clusterId: '1009123',
     initialPassword: 'Initial-pass1!',
   },
+  otc: {
+    accessKey: 'SANDBOXOTCACCESSKEY1',
+    secretKey: 'sandbox-otc-secret-key-not-real',
+    region: 'eu-de',
+    projectId: '6204a5bd270343b5885144cf9c8c158d',
+    clusterId: '4f3deec3-efa8-4598-bf91-560aad1377a3',
+    initialPassword: 'Initial-Pass1!',
+  },
 } as const;
 
 export const seedDemo = (sandbox: Sandbox): void => {
-  const { ncloud } = DEMO;
+  const { ncloud, otc } = DEMO;
   sandbox.ncloud.addKey(ncloud.accessKey, ncloud.secretKey);
   sandbox.aws.putParameter({
     Name: `${DEMO.credentialsPrefix}/ncloud/default`,
@@ -27,17 +35,39 @@ export const seedDemo = (sandbox: Sandbox): void => {
     serviceGroupInstanceNo: ncloud.clusterId,
     password: ncloud.initialPassword,
   });
+  sandbox.otc.addKey(otc.accessKey, otc.secretKey);
+  sandbox.aws.putParameter({
+    Name: `${DEMO.credentialsPrefix}/otc/default`,
+    Type: 'SecureString',
+    Value: JSON.stringify({
+      accessKey: otc.accessKey,
+      secretKey: otc.secretKey,
+      projectIds: { [otc.region]: otc.projectId },
+    }),
+    Overwrite: true,
+  });
+  sandbox.otc.addCluster({
+    region: otc.region,
+    projectId: otc.projectId,
+    clusterId: otc.clusterId,
+    password: otc.initialPassword,
+  });
 };
 
-/** The curl commands `npm start` prints; the README shows the same ones. */
+/** The commands `npm start` prints; the README shows the same ones. */
 export const demoInstructions = ({ apiUrl, sandbox }: { apiUrl: string; sandbox: Sandbox }): string => {
-  const { region, clusterId } = DEMO.ncloud;
+  const { ncloud, otc } = DEMO;
+  const post = (path: string) =>
+    `  curl -s -X POST ${apiUrl}${path} -H 'content-type: application/json' -H 'Idempotency-Key: demo-1' -d '{}'`;
   return [
-    'Sandbox ready: Naver Cloud CDSS simulator, SSM / Secrets Manager / EventBridge subset, DynamoDB (dynalite).',
-    "Reset the demo cluster's CMAK password:",
-    `  curl -s -X POST ${apiUrl}/ncloud/cdss/${region}/clusters/${clusterId}/cmak-password -H 'content-type: application/json' -H 'Idempotency-Key: demo-1' -d '{}'`,
-    "Then compare the cluster's password with the stored AWSCURRENT value:",
-    `  curl -s ${sandbox.urls.aws}/_sandbox/ncloud/clusters/${region}/${clusterId}`,
-    `  curl -s '${sandbox.urls.aws}/_sandbox/secrets?name=cluster-password-reset/ncloud-cdss/${region}/${clusterId}'`,
+    'Sandbox ready: Naver Cloud CDSS and OTC CSS simulators, SSM / Secrets Manager / EventBridge subset, DynamoDB (dynalite).',
+    "Reset the demo clusters' passwords:",
+    post(`/ncloud/cdss/${ncloud.region}/clusters/${ncloud.clusterId}/cmak-password`),
+    post(`/otc/css/${otc.region}/clusters/${otc.clusterId}/admin-password`),
+    "Then compare each cluster's password with the stored AWSCURRENT value:",
+    `  curl -s ${sandbox.urls.aws}/_sandbox/ncloud/clusters/${ncloud.region}/${ncloud.clusterId}`,
+    `  curl -s '${sandbox.urls.aws}/_sandbox/secrets?name=cluster-password-reset/ncloud-cdss/${ncloud.region}/${ncloud.clusterId}'`,
+    `  curl -s ${sandbox.urls.aws}/_sandbox/otc/clusters/${otc.region}/${otc.clusterId}`,
+    `  curl -s '${sandbox.urls.aws}/_sandbox/secrets?name=cluster-password-reset/otc-css/${otc.region}/${otc.clusterId}'`,
   ].join('\n');
 };

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-export const readBody = (req: IncomingMessage, maxBytes = 1024 * 1024): Promise<string> =>
+export const readBodyBytes = (req: IncomingMessage, maxBytes = 1024 * 1024): Promise<Buffer> =>
   new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -13,9 +13,12 @@ export const readBody = (req: IncomingMessage, maxBytes = 1024 * 1024): Promise<
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+
+export const readBody = async (req: IncomingMessage, maxBytes?: number): Promise<string> =>
+  (await readBodyBytes(req, maxBytes)).toString('utf8');
 
 export const sendJson = (
   res: ServerResponse,

@@ -5,6 +5,7 @@ import dynalite from 'dynalite';
 import { AwsSubsetSimulator } from './aws.ts';
 import { parseJson, readBody, sendJson } from './http-util.ts';
 import { NcloudCdssSimulator } from './ncloud-cdss.ts';
+import { OtcCssSimulator } from './otc-css.ts';
 
 // One process that stands in for every remote party the handlers talk to: the provider APIs,
 // the AWS subset, DynamoDB (dynalite) and a control API (/_sandbox/…) for tests and demos.
@@ -14,16 +15,19 @@ export interface SandboxOptions {
   /** 0 picks a free port. */
   awsPort?: number;
   ncloudPort?: number;
+  otcPort?: number;
   dynamoPort?: number;
   lockTable?: string;
   ncloudChangingMs?: number;
+  otcChangingMs?: number;
 }
 
 export interface Sandbox {
-  urls: { aws: string; ncloud: string; dynamodb: string };
+  urls: { aws: string; ncloud: string; otc: string; dynamodb: string };
   /** Environment that points the unchanged handlers at this sandbox. */
   env: Record<string, string>;
   ncloud: NcloudCdssSimulator;
+  otc: OtcCssSimulator;
   aws: AwsSubsetSimulator;
   close(): Promise<void>;
 }
@@ -52,7 +56,7 @@ const guard =
   };
 
 const control = async (
-  sandbox: Pick<Sandbox, 'ncloud' | 'aws'>,
+  sandbox: Pick<Sandbox, 'ncloud' | 'otc' | 'aws'>,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> => {
@@ -71,6 +75,17 @@ const control = async (
     sandbox.ncloud.faults.add(body);
     return sendJson(res, 200, {});
   }
+  const otcCluster = /^\/otc\/clusters\/([a-z0-9-]+)\/([0-9a-f-]+)$/.exec(path);
+  if (req.method === 'GET' && otcCluster) {
+    const cluster = sandbox.otc.cluster(otcCluster[1] as string, otcCluster[2] as string);
+    return cluster ? sendJson(res, 200, cluster) : sendJson(res, 404, { message: 'no such cluster' });
+  }
+  if (req.method === 'POST' && path === '/otc/clusters')
+    return sendJson(res, 200, sandbox.otc.addCluster(body));
+  if (req.method === 'POST' && path === '/otc/faults') {
+    sandbox.otc.faults.add(body);
+    return sendJson(res, 200, {});
+  }
   if (req.method === 'POST' && path === '/aws/faults') {
     sandbox.aws.faults.add(body);
     return sendJson(res, 200, {});
@@ -85,6 +100,7 @@ const control = async (
   if (req.method === 'GET' && path === '/calls') {
     return sendJson(res, 200, {
       ncloud: sandbox.ncloud.calls,
+      otc: sandbox.otc.calls,
       aws: sandbox.aws.calls,
       events: sandbox.aws.events,
     });
@@ -122,8 +138,10 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
   const host = options.host ?? '127.0.0.1';
   const lockTable = options.lockTable ?? 'cluster-password-reset-local-leases';
   const ncloud = new NcloudCdssSimulator({ changingMs: options.ncloudChangingMs ?? 300 });
+  // One CSS simulator answers for every region: OTC_CSS_ENDPOINT points all regions at it.
+  const otc = new OtcCssSimulator({ changingMs: options.otcChangingMs ?? 300 });
   const aws = new AwsSubsetSimulator();
-  const parts = { ncloud, aws };
+  const parts = { ncloud, otc, aws };
 
   const awsServer = createServer(
     guard((req, res) =>
@@ -131,11 +149,13 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
     ),
   );
   const ncloudServer = createServer(guard((req, res) => ncloud.handle(req, res)));
+  const otcServer = createServer(guard((req, res) => otc.handle(req, res)));
   const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 
   const urls = {
     aws: await listen(awsServer, options.awsPort ?? 0, host),
     ncloud: await listen(ncloudServer, options.ncloudPort ?? 0, host),
+    otc: await listen(otcServer, options.otcPort ?? 0, host),
     dynamodb: await listen(dynamoServer, options.dynamoPort ?? 0, host),
   };
   await createLockTable(urls.dynamodb, lockTable);
@@ -151,12 +171,15 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
       AWS_ENDPOINT_URL_EVENTBRIDGE: urls.aws,
       AWS_ENDPOINT_URL_DYNAMODB: urls.dynamodb,
       NCLOUD_CDSS_ENDPOINT: urls.ncloud,
+      // `{region}` in the path lets the simulator tell regions apart, as separate hosts would.
+      OTC_CSS_ENDPOINT: `${urls.otc}/{region}`,
       LOCK_TABLE: lockTable,
     },
     ncloud,
+    otc,
     aws,
     close: async () => {
-      await Promise.all([close(awsServer), close(ncloudServer), close(dynamoServer)]);
+      await Promise.all([close(awsServer), close(ncloudServer), close(otcServer), close(dynamoServer)]);
     },
   };
 };

@@ -8,7 +8,7 @@ import type { NormalizedEvent, ValidatedEvent } from './invocation.ts';
 
 export interface ValidateOptions {
   provider: ProviderDefinition;
-  config: Pick<Config, 'secretPrefix'>;
+  config: Config;
 }
 
 const modeRules = (mode: NormalizedEvent['mode'], envelope: Envelope): FieldIssue[] => {

@@ -50,7 +50,8 @@ export interface ProviderDefinition<C = unknown> {
   operation: string;
   /** Folder of this provider's credentials under CREDENTIALS_PREFIX. */
   credentialsFolder: string;
-  regions: readonly [string, ...string[]];
+  /** Regions a request may name; may depend on configuration (e.g. an endpoint override). */
+  regions(config: Config): readonly [string, ...string[]];
   clusterId: z.ZodType<string>;
   /** Whether the envelope may carry a projectId. */
   acceptsProjectId: boolean;

@@ -28,10 +28,12 @@ beforeAll(async () => {
     },
     timeout: 120_000,
   });
-  const zip = await stat(join(dir, 'cluster-password-reset.zip')).catch(() => undefined);
+  const sizes = [];
+  for (const name of ['ncloudCdssResetCmakPassword', 'otcCssResetAdminPassword']) {
+    sizes.push(`${name} ${((await stat(join(dir, `${name}.zip`))).size / 1024).toFixed(0)} KiB`);
+  }
   process.stdout.write(
-    `serverless package: ${((Date.now() - started) / 1000).toFixed(1)} s` +
-      (zip ? `, artifact ${(zip.size / 1024).toFixed(0)} KiB\n` : '\n'),
+    `serverless package: ${((Date.now() - started) / 1000).toFixed(1)} s; artifacts: ${sizes.join(', ')}\n`,
   );
   template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
 }, 120_000);
@@ -39,12 +41,15 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('the packaged CloudFormation template', () => {
-  it('has the function on Node.js 22, arm64, with the configuration variables', () => {
-    const [, fn] = resourcesOfType('AWS::Lambda::Function').find(([id]) => id.startsWith('NcloudCdss')) ?? [];
+  it.each([
+    ['NcloudCdss', 'functions/ncloud-cdss-reset-cmak-password.handler'],
+    ['OtcCss', 'functions/otc-css-reset-admin-password.handler'],
+  ])('has the %s function on Node.js 22, arm64, with the configuration variables', (prefix, handler) => {
+    const [, fn] = resourcesOfType('AWS::Lambda::Function').find(([id]) => id.startsWith(prefix)) ?? [];
     expect(fn?.Properties).toMatchObject({
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
-      Handler: 'functions/ncloud-cdss-reset-cmak-password.handler',
+      Handler: handler,
       Timeout: 29,
     });
     expect(fn?.Properties.Environment.Variables).toMatchObject({
@@ -66,7 +71,10 @@ describe('the packaged CloudFormation template', () => {
       return `${parent}/${resource.PathPart}`;
     };
     const routes = methods.map((m) => `${m.HttpMethod} ${pathOf(m.ResourceId)} ${m.AuthorizationType}`);
-    expect(routes).toContain('POST /ncloud/cdss/{region}/clusters/{clusterId}/cmak-password AWS_IAM');
+    expect(routes.sort()).toEqual([
+      'POST /ncloud/cdss/{region}/clusters/{clusterId}/cmak-password AWS_IAM',
+      'POST /otc/css/{region}/clusters/{clusterId}/admin-password AWS_IAM',
+    ]);
     expect(methods.every((m) => m.AuthorizationType === 'AWS_IAM')).toBe(true);
   });
 

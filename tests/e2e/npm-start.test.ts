@@ -35,7 +35,7 @@ const readmeCommands = async (): Promise<string[]> => {
 };
 
 beforeAll(async () => {
-  for (const name of ['http', 'lambda', 'aws', 'ncloud', 'dynamodb']) ports[name] = await freePort();
+  for (const name of ['http', 'lambda', 'aws', 'ncloud', 'otc', 'dynamodb']) ports[name] = await freePort();
   server = spawn('npm', ['start'], {
     env: {
       ...process.env,
@@ -43,6 +43,7 @@ beforeAll(async () => {
       OFFLINE_LAMBDA_PORT: String(ports.lambda),
       SANDBOX_AWS_PORT: String(ports.aws),
       SANDBOX_NCLOUD_PORT: String(ports.ncloud),
+      SANDBOX_OTC_PORT: String(ports.otc),
       SANDBOX_DYNAMODB_PORT: String(ports.dynamodb),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,18 +68,26 @@ afterAll(async () => {
   await new Promise((resolve) => setTimeout(resolve, 300));
 });
 
-it("runs the README's commands as written: reset, then cluster password == AWSCURRENT", async () => {
-  const [reset, showCluster, showSecret] = await readmeCommands();
-  const sh = (command: string) => exec('sh', ['-c', command]).then(({ stdout }) => JSON.parse(stdout));
-  const result = await sh(reset as string);
-  expect(result).toMatchObject({ ok: true, provider: 'ncloud-cdss', region: 'KR', clusterId: '1009123' });
-  const cluster = await sh(showCluster as string);
-  const secret = await sh(showSecret as string);
-  expect(cluster.password).toEqual(expect.any(String));
-  expect(secret.password).toBe(cluster.password);
-  expect(JSON.stringify(result)).not.toContain(cluster.password);
-  expect(logs).not.toContain(cluster.password);
-  // The same key again: the same answer, and no second reset.
-  expect(await sh(reset as string)).toEqual(result);
-  expect((await sh(showCluster as string)).password).toBe(cluster.password);
-}, 60_000);
+const sh = (command: string) => exec('sh', ['-c', command]).then(({ stdout }) => JSON.parse(stdout));
+
+it.each([
+  ['ncloud-cdss', 0],
+  ['otc-css', 3],
+])(
+  "runs the README's %s commands as written: reset, then cluster password == AWSCURRENT",
+  async (provider, at) => {
+    const [reset, showCluster, showSecret] = (await readmeCommands()).slice(at, at + 3);
+    const result = await sh(reset as string);
+    expect(result).toMatchObject({ ok: true, provider, password: { source: 'generated', stored: true } });
+    const cluster = await sh(showCluster as string);
+    const secret = await sh(showSecret as string);
+    expect(cluster.password).toEqual(expect.any(String));
+    expect(secret.password).toBe(cluster.password);
+    expect(JSON.stringify(result)).not.toContain(cluster.password);
+    expect(logs).not.toContain(cluster.password);
+    // The same key again: the same answer, and no second reset.
+    expect(await sh(reset as string)).toEqual(result);
+    expect((await sh(showCluster as string)).password).toBe(cluster.password);
+  },
+  60_000,
+);

@@ -1,6 +1,7 @@
 import type { InjectedFault } from '../../sandbox/http-util.ts';
+import type { OtcCluster } from '../../sandbox/otc-css.ts';
 import type { Sandbox } from '../../sandbox/server.ts';
-import { ncloudHttpEvent } from '../support/events.ts';
+import { ncloudHttpEvent, restApiEvent } from '../support/events.ts';
 
 // What the provider-agnostic integration suite needs to know of one provider and its simulator.
 
@@ -41,6 +42,17 @@ export interface ProviderHarness {
   /** Cluster states (simulator-specific) that must stop a reset before it is sent. */
   blockingStates: Array<{ name: string; apply(clusterId: string): void; code: string; status: number }>;
 }
+
+/** Failures below HTTP, the same for every provider. */
+const TRANSPORT_FAULTS: ProviderHarness['resetAnswers'] = [
+  { name: 'a dropped connection', fault: { drop: true }, code: 'PROVIDER_UNAVAILABLE', status: 503 },
+  {
+    name: 'no answer in time',
+    fault: { delayMs: 1500, status: 200 },
+    code: 'PROVIDER_UNAVAILABLE',
+    status: 503,
+  },
+];
 
 let nextNcloudId = 2_000_000;
 
@@ -105,13 +117,7 @@ export const ncloudHarness = (sandbox: Sandbox): ProviderHarness => ({
       code: 'PROVIDER_UNAVAILABLE',
       status: 503,
     },
-    { name: 'a dropped connection', fault: { drop: true }, code: 'PROVIDER_UNAVAILABLE', status: 503 },
-    {
-      name: 'no answer in time',
-      fault: { delayMs: 1500, status: 200 },
-      code: 'PROVIDER_UNAVAILABLE',
-      status: 503,
-    },
+    ...TRANSPORT_FAULTS,
   ],
   blockingStates: [
     {
@@ -125,3 +131,114 @@ export const ncloudHarness = (sandbox: Sandbox): ProviderHarness => ({
     },
   ],
 });
+
+const OTC_PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
+let nextOtcId = 1;
+
+const otcClusterId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+
+export const otcHarness = (sandbox: Sandbox): ProviderHarness => {
+  const otcState = (name: string, change: Partial<OtcCluster>, code: string, status: number) => ({
+    name,
+    apply: (clusterId: string) => {
+      const cluster = sandbox.otc.cluster('eu-de', clusterId);
+      if (cluster) Object.assign(cluster, change);
+    },
+    code,
+    status,
+  });
+  return {
+    id: 'otc-css',
+    operation: 'reset-admin-password',
+    region: 'eu-de',
+    credentialsFolder: 'otc',
+    loadHandler: async () =>
+      (await import('../../functions/otc-css-reset-admin-password.ts')).handler as never,
+    newClusterId: () => otcClusterId(nextOtcId++),
+    addCluster: (clusterId, { password, busy }) => {
+      sandbox.otc.addCluster({
+        region: 'eu-de',
+        projectId: OTC_PROJECT,
+        clusterId,
+        password,
+        ...(busy ? { actions: ['RESIZING'] } : {}),
+      });
+    },
+    clusterPassword: (clusterId) => sandbox.otc.cluster('eu-de', clusterId)?.password,
+    calls: (clusterId, operation) =>
+      sandbox.otc.calls.filter((c) => c.clusterId === clusterId && (!operation || c.operation === operation)),
+    allCalls: () => sandbox.otc.calls,
+    addFault: (fault) => sandbox.otc.faults.add(fault),
+    registerKeys: (accessKey, secretKey) => {
+      sandbox.otc.addKey(accessKey, secretKey);
+      return { accessKey, secretKey, projectIds: { 'eu-de': OTC_PROJECT } };
+    },
+    httpEvent: (clusterId, body, headers) =>
+      restApiEvent({
+        resource: '/otc/css/{region}/clusters/{clusterId}/admin-password',
+        path: `/otc/css/eu-de/clusters/${clusterId}/admin-password`,
+        pathParameters: { region: 'eu-de', clusterId },
+        body,
+        headers: headers ?? {},
+      }),
+    badClusterId: '4f3deec3-efa8-4598-bf91-560aad1377a3%2F..',
+    validPassword: 'Supplied-Pass1',
+    resetAnswers: [
+      {
+        name: 'HTTP 202 with CSS.0011 (another operation running)',
+        fault: {
+          status: 202,
+          body: { error_code: 'CSS.0011', error_msg: 'Another operation is in progress' },
+        },
+        code: 'CLUSTER_STATE_CONFLICT',
+        status: 409,
+      },
+      {
+        name: 'HTTP 400 CSS.0050 (password refused)',
+        fault: { status: 400, body: { error_code: 'CSS.0050', error_msg: 'Invalid password' } },
+        code: 'PASSWORD_POLICY_VIOLATION',
+        status: 400,
+      },
+      {
+        name: 'HTTP 404 CSS.0047',
+        fault: { status: 404, body: { error_code: 'CSS.0047', error_msg: 'The cluster does not exist' } },
+        code: 'CLUSTER_NOT_FOUND',
+        status: 404,
+      },
+      {
+        name: 'HTTP 412',
+        fault: { status: 412, body: { error_code: 'CSS.0015', error_msg: 'Security mode is off' } },
+        code: 'PRECONDITION_FAILED',
+        status: 412,
+      },
+      {
+        name: 'HTTP 400 other',
+        fault: { status: 400, body: { error: { code: 'APIGW.0101', message: 'Bad request' } } },
+        code: 'PROVIDER_REJECTED',
+        status: 422,
+      },
+      {
+        name: 'HTTP 429 with Retry-After',
+        fault: {
+          status: 429,
+          headers: { 'retry-after': '3' },
+          body: { error_code: 'APIGW.0308', error_msg: 'throttled' },
+        },
+        code: 'PROVIDER_THROTTLED',
+        status: 429,
+      },
+      {
+        name: 'HTTP 500',
+        fault: { status: 500, text: 'Internal Server Error' },
+        code: 'PROVIDER_UNAVAILABLE',
+        status: 503,
+      },
+      ...TRANSPORT_FAULTS,
+    ],
+    blockingStates: [
+      otcState('an action in progress', { actions: ['RESIZING'] }, 'CLUSTER_STATE_CONFLICT', 409),
+      otcState('status 303 (unavailable)', { status: '303' }, 'CLUSTER_STATE_CONFLICT', 409),
+      otcState('security mode off', { authorityEnable: false }, 'PRECONDITION_FAILED', 412),
+    ],
+  };
+};

@@ -2,7 +2,7 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../../sandbox/server.ts';
 import { lambdaContext } from '../support/events.ts';
-import { CREDENTIALS_PREFIX, ncloudHarness, type ProviderHarness } from './harness.ts';
+import { CREDENTIALS_PREFIX, ncloudHarness, otcHarness, type ProviderHarness } from './harness.ts';
 
 // The real handlers, invoked as API Gateway would, against the sandbox over HTTP: the provider
 // simulators, the AWS subset and dynalite. Every secret the suite uses is collected, and the
@@ -22,7 +22,7 @@ interface HttpAnswer {
 }
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ ncloudChangingMs: 50 });
+  sandbox = await startSandbox({ ncloudChangingMs: 50, otcChangingMs: 50 });
   Object.assign(process.env, sandbox.env, {
     CREDENTIALS_PREFIX,
     PROVIDER_TIMEOUT_MS: '800',
@@ -37,7 +37,7 @@ beforeAll(async () => {
       return true;
     }) as typeof stream.write;
   }
-  harnesses.push(ncloudHarness(sandbox));
+  harnesses.push(ncloudHarness(sandbox), otcHarness(sandbox));
   for (const harness of harnesses) {
     handlers.set(harness.id, await harness.loadHandler());
     for (const [account, secretKey] of [
@@ -71,7 +71,7 @@ afterAll(async () => {
   await sandbox?.close();
 });
 
-describe.each([['ncloud-cdss']])('%s handler against the sandbox', (providerId) => {
+describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', (providerId) => {
   const harness = () => harnesses.find((h) => h.id === providerId) as ProviderHarness;
 
   const call = async (

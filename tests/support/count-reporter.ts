@@ -13,8 +13,10 @@ export default class CountReporter implements Reporter {
         else if (state === 'failed') failed++;
         else skipped++;
       }
-      // A file that fails to load has no tests but must still fail the run.
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed++;
+      // A file that fails to load, or whose hooks fail, fails the run even if no test in it
+      // failed (its tests are then reported as skipped).
+      const testFailed = [...module.children.allTests()].some((test) => test.result().state === 'failed');
+      if (module.state() === 'failed' && !testFailed) failed++;
     }
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }

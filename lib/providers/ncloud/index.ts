@@ -16,7 +16,7 @@ export const ncloudCdss: ProviderDefinition<NcloudCredentials> = {
   id: 'ncloud-cdss',
   operation: 'reset-cmak-password',
   credentialsFolder: 'ncloud',
-  regions: NCLOUD_REGIONS,
+  regions: () => NCLOUD_REGIONS,
   clusterId: z
     .string({ error: 'must be a string' })
     .regex(/^[1-9][0-9]{0,17}$/, { error: "must be the cluster's serviceGroupInstanceNo (digits only)" }),

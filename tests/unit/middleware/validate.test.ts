@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readConfig } from '../../../lib/config.ts';
 import type { ResetError } from '../../../lib/errors.ts';
 import type { NormalizedEvent, ValidatedEvent } from '../../../lib/middleware/invocation.ts';
 import { validate } from '../../../lib/middleware/validate.ts';
@@ -6,9 +7,7 @@ import { ncloudCdss } from '../../../lib/providers/ncloud/index.ts';
 
 const run = async (mode: NormalizedEvent['mode'], input: Record<string, unknown>) => {
   const request = { event: { mode, input }, context: {}, internal: {} };
-  await validate({ provider: ncloudCdss, config: { secretPrefix: 'cluster-password-reset' } }).before?.(
-    request as never,
-  );
+  await validate({ provider: ncloudCdss, config: readConfig({}) }).before?.(request as never);
   return (request.event as unknown as ValidatedEvent).envelope;
 };
 

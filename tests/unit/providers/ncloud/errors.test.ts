@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ProviderResponse } from '../../../../lib/providers/http.ts';
 import { ncloudError, ncloudRequestId } from '../../../../lib/providers/ncloud/errors.ts';
+import { providerResponse } from '../../../support/provider-response.ts';
 
-const response = (status: number, body: unknown, headers: Record<string, string> = {}): ProviderResponse => {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status, headers: new Headers(headers), text, json };
-};
+const response = providerResponse;
 
 const gateway = (errorCode: unknown, message: string) => ({
   error: { errorCode, message, details: message },

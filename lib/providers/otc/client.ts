@@ -1,0 +1,164 @@
+import { ResetError, validationFailed } from '../../errors.ts';
+import { redactSecrets } from '../../redact.ts';
+import { type ProviderResponse, sendProviderRequest, sleep, timeoutWithin } from '../http.ts';
+import { field } from '../response-fields.ts';
+import type { ClientOptions, ProviderClient } from '../types.ts';
+import { clusterPath, otcBaseUrl, resetPasswordPath } from './endpoints.ts';
+import { OTC_PROVIDER_NAME, otcError, otcRequestId } from './errors.ts';
+import type { OtcCredentials } from './index.ts';
+import { signOtcRequest } from './signer.ts';
+
+// CSS cluster `status`: "100" an operation in progress, "200" available, "303" unavailable.
+// `actions` lists the operations running on it; a password can be reset only when it is
+// available with nothing running, and only in security mode (`authorityEnable`).
+const AVAILABLE = '200';
+const STATUS_NAMES: Readonly<Record<string, string>> = {
+  '100': 'busy with an operation',
+  '200': 'available',
+  '303': 'unavailable',
+};
+
+interface ClusterState {
+  status: string;
+  actions: string[];
+  securityMode: boolean;
+}
+
+const readState = (response: ProviderResponse): ClusterState | undefined => {
+  const status = field(response.json, 'status');
+  if (typeof status !== 'string' && typeof status !== 'number') return undefined;
+  const actions = field(response.json, 'actions');
+  const authority = field(response.json, 'authorityEnable');
+  return {
+    status: String(status),
+    actions: Array.isArray(actions) ? actions.map(String) : [],
+    securityMode: authority === true || authority === 'true',
+  };
+};
+
+const isSettled = (state: ClusterState): boolean => state.status === AVAILABLE && state.actions.length === 0;
+
+export const createOtcClient = ({
+  credentials,
+  target,
+  config,
+  deadline,
+}: ClientOptions<OtcCredentials>): ProviderClient => {
+  const projectId = target.projectId;
+  // completeTarget() has filled it in by now; a client without it could only sign a wrong URL.
+  if (projectId === undefined) throw validationFailed([{ field: 'projectId', rule: 'is required' }]);
+  const baseUrl = otcBaseUrl(config, target.region);
+  const statePath = clusterPath(projectId, target.clusterId);
+  const resetPath = resetPasswordPath(projectId, target.clusterId);
+  // Text from the provider that ends up in our messages.
+  const foreign = (text: string) => redactSecrets(text, [credentials.secretKey]);
+
+  const signedRequest = (method: 'GET' | 'POST', path: string, body: string | undefined) => {
+    const url = `${baseUrl}${path}`;
+    const headers = {
+      'content-type': 'application/json',
+      'x-project-id': projectId,
+      // Sent explicitly so that what is signed is what is sent.
+      host: new URL(url).host,
+    };
+    const signature = signOtcRequest({
+      method,
+      url,
+      headers,
+      body,
+      accessKey: credentials.accessKey,
+      secretKey: credentials.secretKey,
+      date: new Date(),
+    });
+    return {
+      method,
+      url,
+      headers: { ...headers, ...signature.headers },
+      body,
+      signedHeaders: signature.signedHeaders,
+    };
+  };
+
+  const send = (method: 'GET' | 'POST', path: string, body: string | undefined, until: number) => {
+    const { signedHeaders: _, ...request } = signedRequest(method, path, body);
+    return sendProviderRequest(OTC_PROVIDER_NAME, {
+      ...request,
+      timeoutMs: timeoutWithin(config.providerTimeoutMs, until),
+    });
+  };
+
+  const clusterState = async (until: number): Promise<ClusterState> => {
+    const response = await send('GET', statePath, undefined, until);
+    if (response.status !== 200) throw otcError(response, [credentials.secretKey]);
+    const state = readState(response);
+    if (!state) {
+      throw new ResetError(
+        'PROVIDER_UNAVAILABLE',
+        `${OTC_PROVIDER_NAME} answered the cluster query without a cluster status`,
+        { providerStatus: response.status },
+      );
+    }
+    return state;
+  };
+
+  const newPasswordBody = (password: string) => JSON.stringify({ newpassword: password });
+
+  return {
+    async assertReady() {
+      const state = await clusterState(deadline);
+      if (!isSettled(state)) {
+        const name = STATUS_NAMES[state.status] ?? 'in an unknown state';
+        const running = state.actions.length > 0 ? `, running ${state.actions.join(', ')}` : '';
+        throw new ResetError(
+          'CLUSTER_STATE_CONFLICT',
+          foreign(
+            `The cluster is ${name} (status ${state.status}${running}); ` +
+              'its admin password can be changed only while it is available and idle',
+          ),
+        );
+      }
+      if (!state.securityMode) {
+        throw new ResetError(
+          'PRECONDITION_FAILED',
+          'The cluster is not in security mode (authorityEnable is off): it has no admin password to change',
+        );
+      }
+    },
+
+    prepareReset(password) {
+      const request = signedRequest('POST', resetPath, newPasswordBody(password));
+      return { method: request.method, url: request.url, signedHeaders: request.signedHeaders };
+    },
+
+    async reset(password) {
+      const response = await send('POST', resetPath, newPasswordBody(password), deadline);
+      // Only 200 is a success: CSS answers 202 with CSS.0011 when another operation is running.
+      if (response.status !== 200) throw otcError(response, [password, credentials.secretKey]);
+      const providerRequestId = otcRequestId(response);
+      return providerRequestId === undefined ? {} : { providerRequestId };
+    },
+
+    // The reset was accepted: whatever happens here is reported, never thrown. The answer is the
+    // last status seen (with the actions still running when the deadline came first); a poll that
+    // fails, as the last one may for want of time, does not erase what an earlier one saw.
+    async awaitSettled(until) {
+      const end = Math.min(until, deadline);
+      let last: string | undefined;
+      while (Date.now() < end) {
+        try {
+          const state = await clusterState(end);
+          if (isSettled(state)) return state.status;
+          last = foreign(
+            state.actions.length > 0 ? `${state.status} (${state.actions.join(', ')})` : state.status,
+          );
+        } catch {
+          // Reported through `last`; the next poll may still see the cluster settle.
+        }
+        const wait = Math.min(config.statePollIntervalMs, end - Date.now());
+        if (wait <= 0) break;
+        await sleep(wait);
+      }
+      return last;
+    },
+  };
+};

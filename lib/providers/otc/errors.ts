@@ -1,0 +1,62 @@
+import { type ErrorCode, ResetError } from '../../errors.ts';
+import { redactSecrets } from '../../redact.ts';
+import type { ProviderResponse } from '../http.ts';
+import {
+  codeForHttpStatus,
+  field,
+  firstText,
+  plainTextBody,
+  providerErrorDetails,
+} from '../response-fields.ts';
+
+// CSS answers errors as {"error_code":"CSS.xxxx","error_msg":"…"}; the API gateway in front of it
+// sometimes as {"error":{"code","message"}}, and a proxy may answer text/plain or HTML. The CSS
+// code, when there is one we know, says more than the HTTP status: a 202 with CSS.0011 is another
+// operation running, not an accepted request.
+
+export const OTC_PROVIDER_NAME = 'Open Telekom Cloud';
+
+const CODE_BY_CSS_CODE: Readonly<Record<string, ErrorCode>> = {
+  'CSS.0047': 'CLUSTER_NOT_FOUND',
+  'CSS.0050': 'PASSWORD_POLICY_VIOLATION',
+  'CSS.0066': 'PASSWORD_POLICY_VIOLATION',
+  'CSS.2026': 'PASSWORD_POLICY_VIOLATION',
+  'CSS.0011': 'CLUSTER_STATE_CONFLICT',
+  'CSS.5090': 'CLUSTER_STATE_CONFLICT',
+  'CSS.5301': 'CLUSTER_STATE_CONFLICT',
+};
+
+const codeFor = (status: number, providerCode: string | undefined): ErrorCode => {
+  const known = providerCode === undefined ? undefined : CODE_BY_CSS_CODE[providerCode];
+  if (known) return known;
+  // CSS answers 412 when the cluster is not in security mode: there is no admin password.
+  if (status === 412) return 'PRECONDITION_FAILED';
+  // Any 2xx that reaches here was not the 200 of a success.
+  if (status >= 200 && status < 300) return 'PROVIDER_REJECTED';
+  return codeForHttpStatus(status);
+};
+
+export const otcRequestId = (response: ProviderResponse): string | undefined =>
+  response.headers.get('x-request-id') ?? undefined;
+
+/** A failed answer (anything but HTTP 200) as a ResetError; `secrets` are cut out of its message. */
+export const otcError = (response: ProviderResponse, secrets: ReadonlyArray<string>): ResetError => {
+  const nested = field(response.json, 'error');
+  const code = firstText(
+    field(response.json, 'error_code'),
+    field(nested, 'code'),
+    field(response.json, 'code'),
+  );
+  // Codes are echoed to the caller too; a provider that puts input in them must not leak it.
+  const providerCode = code === undefined ? undefined : redactSecrets(code, secrets);
+  const providerMessage =
+    firstText(field(response.json, 'error_msg'), field(nested, 'message'), field(response.json, 'message')) ??
+    plainTextBody(response);
+  const summary = `${OTC_PROVIDER_NAME} answered HTTP ${response.status}`;
+  const message = providerMessage ? `${summary}: ${redactSecrets(providerMessage, secrets)}` : summary;
+  return new ResetError(
+    codeFor(response.status, providerCode),
+    message,
+    providerErrorDetails(response, providerCode),
+  );
+};

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { OTC_PROJECT_ID_PATTERN } from '../../envelope.ts';
+import { validationFailed } from '../../errors.ts';
+import type { ProviderDefinition, Target } from '../types.ts';
+import { createOtcClient } from './client.ts';
+import { otcRegions } from './endpoints.ts';
+import { otcCssAdminPasswordPolicy } from './password-policy.ts';
+
+export const otcCredentials = z.object({
+  accessKey: z.string().min(1),
+  secretKey: z.string().min(1),
+  /** The account's project id per region, for requests that do not name one. */
+  projectIds: z.record(z.string(), z.string().regex(OTC_PROJECT_ID_PATTERN)).optional(),
+});
+
+export type OtcCredentials = z.infer<typeof otcCredentials>;
+
+// CSS cluster ids are lower-case UUIDs (e.g. 4f3deec3-efa8-4598-bf91-560aad1377a3).
+const CLUSTER_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Open Telekom Cloud, Cloud Search Service: change the password of a security-mode cluster's admin user. */
+export const otcCss: ProviderDefinition<OtcCredentials> = {
+  id: 'otc-css',
+  operation: 'reset-admin-password',
+  credentialsFolder: 'otc',
+  regions: otcRegions,
+  clusterId: z.string({ error: 'must be a string' }).regex(CLUSTER_ID_PATTERN, {
+    error: "must be the cluster's id, a lower-case UUID such as 4f3deec3-efa8-4598-bf91-560aad1377a3",
+  }),
+  acceptsProjectId: true,
+  credentials: otcCredentials,
+  passwordPolicy: otcCssAdminPasswordPolicy,
+  completeTarget(target: Target, credentials: OtcCredentials): Target {
+    if (target.projectId !== undefined) return target;
+    const projectId = credentials.projectIds?.[target.region];
+    if (projectId === undefined) {
+      throw validationFailed([
+        {
+          field: 'projectId',
+          rule: `is required: not in the request, and the account's credentials have no project id for ${target.region}`,
+        },
+      ]);
+    }
+    return { ...target, projectId };
+  },
+  createClient: createOtcClient,
+};

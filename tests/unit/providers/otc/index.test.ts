@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { readConfig } from '../../../../lib/config.ts';
+import { clusterPath, otcBaseUrl, resetPasswordPath } from '../../../../lib/providers/otc/endpoints.ts';
+import { otcCss } from '../../../../lib/providers/otc/index.ts';
+
+const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
+const CLUSTER = '4f3deec3-efa8-4598-bf91-560aad1377a3';
+
+describe('OTC CSS provider definition', () => {
+  it('names the provider, the operation and the credentials folder', () => {
+    expect(otcCss).toMatchObject({
+      id: 'otc-css',
+      operation: 'reset-admin-password',
+      credentialsFolder: 'otc',
+      acceptsProjectId: true,
+    });
+  });
+
+  it('offers eu-ch2 only when the endpoint is overridden', () => {
+    expect(otcCss.regions(readConfig({}))).toEqual(['eu-de', 'eu-nl']);
+    expect(otcCss.regions(readConfig({ OTC_CSS_ENDPOINT: 'https://css.{region}.example' }))).toEqual([
+      'eu-de',
+      'eu-nl',
+      'eu-ch2',
+    ]);
+  });
+
+  it('accepts lower-case UUID cluster ids only', () => {
+    expect(otcCss.clusterId.safeParse(CLUSTER).success).toBe(true);
+    for (const bad of [
+      CLUSTER.toUpperCase(),
+      `${CLUSTER}/`,
+      `${CLUSTER}%2F..`,
+      '../4f3deec3-efa8-4598-bf91-560aad1377a3',
+      '4f3deec3efa84598bf91560aad1377a3',
+      ` ${CLUSTER}`,
+      '4f3deec3-efa8-4598-bf91-560aad1377a\u0430',
+      1234,
+    ]) {
+      const result = otcCss.clusterId.safeParse(bad);
+      expect(result.success).toBe(false);
+    }
+    expect(otcCss.clusterId.safeParse('x').error?.issues[0]?.message).toContain('lower-case UUID');
+  });
+
+  it('reads credentials with optional project ids per region', () => {
+    expect(otcCss.credentials.safeParse({ accessKey: 'a', secretKey: 's' }).success).toBe(true);
+    expect(
+      otcCss.credentials.safeParse({ accessKey: 'a', secretKey: 's', projectIds: { 'eu-de': PROJECT } })
+        .success,
+    ).toBe(true);
+    expect(
+      otcCss.credentials.safeParse({ accessKey: 'a', secretKey: 's', projectIds: { 'eu-de': 'not-hex' } })
+        .success,
+    ).toBe(false);
+    expect(otcCss.credentials.safeParse({ accessKey: '', secretKey: 's' }).success).toBe(false);
+  });
+
+  it('takes the project id from the request, else from the credentials, else refuses', () => {
+    const complete = otcCss.completeTarget as NonNullable<typeof otcCss.completeTarget>;
+    const target = { provider: 'otc-css' as const, region: 'eu-nl', clusterId: CLUSTER };
+    const other = 'ffffffffffffffffffffffffffffffff';
+    const credentials = { accessKey: 'a', secretKey: 's', projectIds: { 'eu-nl': PROJECT } };
+    expect(complete({ ...target, projectId: other }, credentials).projectId).toBe(other);
+    expect(complete(target, credentials).projectId).toBe(PROJECT);
+    expect(() => complete({ ...target, region: 'eu-de' }, credentials)).toThrow(
+      expect.objectContaining({
+        code: 'VALIDATION_FAILED',
+        fields: [
+          {
+            field: 'projectId',
+            rule: "is required: not in the request, and the account's credentials have no project id for eu-de",
+          },
+        ],
+      }),
+    );
+    expect(() => complete(target, { accessKey: 'a', secretKey: 's' })).toThrow(
+      expect.objectContaining({ code: 'VALIDATION_FAILED' }),
+    );
+  });
+
+  it('builds the seed paths and the regional endpoint', () => {
+    expect(clusterPath(PROJECT, CLUSTER)).toBe(`/v1.0/${PROJECT}/clusters/${CLUSTER}`);
+    expect(resetPasswordPath(PROJECT, CLUSTER)).toBe(`/v1.0/${PROJECT}/clusters/${CLUSTER}/password/reset`);
+    expect(otcBaseUrl(readConfig({}), 'eu-nl')).toBe('https://css.eu-nl.otc.t-systems.com');
+    expect(otcBaseUrl(readConfig({ OTC_CSS_ENDPOINT: 'http://127.0.0.1:1/' }), 'eu-de')).toBe(
+      'http://127.0.0.1:1',
+    );
+    expect(() => otcBaseUrl(readConfig({}), 'eu-ch2')).toThrow(
+      expect.objectContaining({ code: 'VALIDATION_FAILED' }),
+    );
+  });
+});
