@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { dynamoDbClient, secretsManagerClient } from './aws-clients.ts';
+import { dynamoDbClient, eventBridgeClient, secretsManagerClient } from './aws-clients.ts';
 import { type Config, readConfig } from './config.ts';
 import { logger } from './logger.ts';
 import type { ValidatedEvent } from './middleware/invocation.ts';
 import { normalizeEvent } from './middleware/normalize-event.ts';
 import { normalizeResponse } from './middleware/normalize-response.ts';
 import { type CredentialsContext, providerCredentials } from './middleware/provider-credentials.ts';
+import { publishOutcome } from './middleware/publish-outcome.ts';
 import { validate } from './middleware/validate.ts';
 import type { ProviderDefinition } from './providers/types.ts';
 import type { SuccessResult } from './result.ts';
@@ -19,7 +20,11 @@ import { SecretStore } from './rotation/secret-store.ts';
 // The pieces every provider operation is made of. A handler in functions/ composes them:
 //   middy().use(resetMiddleware(provider)).handler(resetOperation(provider))
 
-/** The middleware chain, in order: logging, answer shape, event → envelope, validation, credentials. */
+/**
+ * The middleware chain, in order: logging, outcome events, answer shape, event → envelope,
+ * validation, credentials. (Middy runs `after`/`onError` in reverse, so the outcome is published
+ * once normalize-response has built it.)
+ */
 export const resetMiddleware = <C>(
   provider: ProviderDefinition<C>,
   config: Config = readConfig(),
@@ -27,6 +32,7 @@ export const resetMiddleware = <C>(
   const anyProvider = provider as unknown as ProviderDefinition<unknown>;
   return [
     injectLambdaContext(logger, { resetKeys: true }) as MiddlewareObj,
+    publishOutcome({ client: eventBridgeClient, eventBusName: config.eventBusName }),
     normalizeResponse({ provider: provider.id, operation: provider.operation }) as MiddlewareObj,
     normalizeEvent({ provider: provider.id }),
     validate({ provider: anyProvider, config }),

@@ -48,6 +48,9 @@ export interface PublishedEvent {
   EventBusName?: string;
 }
 
+/** Receives every event put on the bus, in the EventBridge envelope a rule's target gets. */
+export type EventListener = (event: Record<string, unknown>) => void;
+
 export interface AwsCall {
   target: string;
   status: number;
@@ -62,6 +65,7 @@ export class AwsSubsetSimulator {
   readonly calls: AwsCall[] = [];
   /** Faults by X-Amz-Target (e.g. "secretsmanager.PutSecretValue"). */
   readonly faults = new FaultQueue();
+  readonly eventListeners: EventListener[] = [];
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = String(req.headers['x-amz-target'] ?? '');
@@ -114,7 +118,22 @@ export class AwsSubsetSimulator {
       case 'AWSEvents.PutEvents': {
         const entries = (input.Entries as PublishedEvent[]) ?? [];
         this.events.push(...entries);
-        return { FailedEntryCount: 0, Entries: entries.map(() => ({ EventId: randomUUID() })) };
+        const ids = entries.map(() => randomUUID());
+        entries.forEach((entry, index) => {
+          const event = {
+            version: '0',
+            id: ids[index],
+            'detail-type': entry.DetailType,
+            source: entry.Source,
+            account: ACCOUNT,
+            time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+            region: REGION,
+            resources: [],
+            detail: parseJson(entry.Detail ?? '{}') ?? {},
+          };
+          for (const listener of this.eventListeners) listener(event);
+        });
+        return { FailedEntryCount: 0, Entries: ids.map((EventId) => ({ EventId })) };
       }
       default:
         throw new AwsError('UnknownOperationException', `The sandbox does not implement ${target}`);

@@ -26,6 +26,7 @@ class SandboxOfflinePlugin {
       lockTable: this.serverless.service.provider.environment.LOCK_TABLE,
     });
     seedDemo(this.sandbox);
+    await this.routeEvents();
     const environment = this.serverless.service.provider.environment;
     for (const [name, value] of Object.entries(this.sandbox.env)) {
       // serverless-offline copies AWS_* from this process; the rest goes in the functions' environment.
@@ -38,6 +39,32 @@ class SandboxOfflinePlugin {
     this.log.notice(
       demoInstructions({ apiUrl: `http://127.0.0.1:${httpPort}/${stage}`, sandbox: this.sandbox }),
     );
+  }
+
+  // Deliver events put on the sandbox bus to every function whose eventBridge rule matches, as
+  // EventBridge does: an asynchronous invocation through serverless-offline's Lambda API.
+  async routeEvents() {
+    const { matchesPattern } = await import('./event-pattern.ts');
+    const { offlineLambdaInvoke } = await import('./lambda-invoke.ts');
+    const { service } = this.serverless;
+    const lambdaPort = service.custom?.['serverless-offline']?.lambdaPort ?? 3002;
+    const rules = [];
+    for (const [name, fn] of Object.entries(service.functions ?? {})) {
+      for (const event of fn.events ?? []) {
+        if (!event.eventBridge?.pattern) continue;
+        const functionName = `${service.service}-${service.provider.stage}-${name}`;
+        rules.push({
+          pattern: event.eventBridge.pattern,
+          invoke: offlineLambdaInvoke(`http://127.0.0.1:${lambdaPort}`, functionName, 'Event'),
+        });
+      }
+    }
+    this.sandbox.aws.eventListeners.push((event) => {
+      for (const rule of rules) {
+        if (matchesPattern(rule.pattern, event))
+          rule.invoke(event).catch((error) => this.log.error(String(error)));
+      }
+    });
   }
 
   async stop() {

@@ -97,6 +97,13 @@ const control = async (
     );
     return value ? sendJson(res, 200, value) : sendJson(res, 404, { message: 'no such secret version' });
   }
+  if (req.method === 'GET' && path === '/events') {
+    const events = sandbox.aws.events.map((e) => ({
+      'detail-type': e.DetailType,
+      detail: parseJson(e.Detail ?? ''),
+    }));
+    return sendJson(res, 200, events);
+  }
   if (req.method === 'GET' && path === '/calls') {
     return sendJson(res, 200, {
       ncloud: sandbox.ncloud.calls,

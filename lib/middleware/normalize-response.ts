@@ -11,6 +11,13 @@ export interface NormalizeResponseOptions {
   operation: string;
 }
 
+/** Where the normalized result is left for the middlewares that run after this one. */
+const OUTCOME = 'normalizedResult';
+
+/** The normalized result of this invocation, once normalize-response has built it. */
+export const outcomeOf = (request: { internal: object }): NormalizedResult | undefined =>
+  (request.internal as Record<string, unknown>)[OUTCOME] as NormalizedResult | undefined;
+
 const httpResponse = (result: NormalizedResult, statusCode: number) => ({
   statusCode,
   headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
@@ -43,6 +50,7 @@ export const normalizeResponse = (
 ): MiddlewareObj<unknown, unknown, Error, Context> => ({
   after: (request) => {
     const result = request.response as NormalizedResult;
+    (request.internal as Record<string, unknown>)[OUTCOME] = result;
     logger.info('password reset finished', {
       ok: true,
       region: result.region,
@@ -80,6 +88,7 @@ export const normalizeResponse = (
       result.clusterId = envelope.clusterId;
       if (envelope.idempotencyKey !== undefined) result.idempotencyKey = envelope.idempotencyKey;
     }
+    (request.internal as Record<string, unknown>)[OUTCOME] = result;
     logger.warn('password reset failed', {
       code: error.code,
       region: result.region,

@@ -114,6 +114,15 @@ describe('the packaged CloudFormation template', () => {
     ]);
     const wildcard = statements.filter((s) => [s.Resource].flat().some((r) => r === '*'));
     expect(wildcard).toEqual([]);
+    expect(byService('events:')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['events:PutEvents'],
+        Resource: [
+          { 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default' },
+        ],
+      },
+    ]);
   });
 
   it('creates the lease table with a TTL on expiresAt', () => {
@@ -123,5 +132,78 @@ describe('the packaged CloudFormation template', () => {
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
     });
+  });
+});
+
+describe('EventBridge rules, asynchronous invocation and the state machine', () => {
+  const documentedEvent = (provider: string) => ({
+    version: '0',
+    id: 'e1',
+    source: 'cluster-password-reset',
+    'detail-type': 'Cluster Password Reset Requested',
+    account: '123456789012',
+    time: '2026-11-23T10:00:00Z',
+    region: 'eu-central-1',
+    resources: [],
+    detail: { provider, region: 'KR', clusterId: '1009123' },
+  });
+
+  const ruleFor = (functionLogicalId: string) => {
+    const rules = resourcesOfType('AWS::Events::Rule').filter(
+      ([, r]) => r.Properties.Targets?.[0]?.Arn?.['Fn::GetAtt']?.[0] === functionLogicalId,
+    );
+    expect(rules).toHaveLength(1);
+    return rules[0]?.[1].Properties as { EventPattern: Record<string, any>; EventBusName?: unknown };
+  };
+
+  it.each([
+    ['NcloudCdssResetCmakPasswordLambdaFunction', 'ncloud-cdss', 'otc-css'],
+    ['OtcCssResetAdminPasswordLambdaFunction', 'otc-css', 'ncloud-cdss'],
+  ])('routes the documented request event to %s and no other', async (fn, own, other) => {
+    const { matchesPattern } = await import('../../sandbox/event-pattern.ts');
+    const { EventPattern } = ruleFor(fn);
+    expect(matchesPattern(EventPattern as never, documentedEvent(own))).toBe(true);
+    expect(matchesPattern(EventPattern as never, documentedEvent(other))).toBe(false);
+    expect(matchesPattern(EventPattern as never, { ...documentedEvent(own), source: 'someone-else' })).toBe(
+      false,
+    );
+    const outcome = { ...documentedEvent(own), 'detail-type': 'Cluster Password Reset Succeeded' };
+    expect(matchesPattern(EventPattern as never, outcome)).toBe(false);
+  });
+
+  it('retries asynchronous invocations twice, then keeps the request in the dead-letter queue', () => {
+    const configs = resourcesOfType('AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties);
+    expect(configs).toHaveLength(2);
+    for (const config of configs) {
+      expect(config).toMatchObject({
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 3600,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['FailedRequestsQueue', 'Arn'] } } },
+      });
+    }
+    const [, queue] = resourcesOfType('AWS::SQS::Queue')[0] ?? [];
+    expect(queue?.Properties).toMatchObject({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+  });
+
+  it('deploys no schedule when the stage lists none', () => {
+    expect(Object.keys(template.Resources).filter((id) => id.startsWith('ScheduledRotation'))).toEqual([]);
+  });
+
+  it('lets the state machine invoke only the two handlers', () => {
+    const roles = resourcesOfType('AWS::IAM::Role').filter(([, r]) =>
+      JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('states.'),
+    );
+    expect(roles).toHaveLength(1);
+    const statements = roles[0]?.[1].Properties.Policies.flatMap(
+      (p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement,
+    );
+    expect(statements).toHaveLength(1);
+    expect(statements[0].Action).toEqual(['lambda:InvokeFunction']);
+    const targets = JSON.stringify(statements[0].Resource);
+    expect(targets).toContain('NcloudCdssResetCmakPasswordLambdaFunction');
+    expect(targets).toContain('OtcCssResetAdminPasswordLambdaFunction');
+    expect(statements[0].Resource.every((r: unknown) => JSON.stringify(r).includes('LambdaFunction'))).toBe(
+      true,
+    );
   });
 });

@@ -22,16 +22,22 @@ const freePort = (): Promise<number> =>
     });
   });
 
-const readmeCommands = async (): Promise<string[]> => {
+/** The commands of a README block, with the ports moved to this test's own. */
+const readmeCommands = async (block = 'readme-example'): Promise<string[]> => {
   const readme = await readFile('README.md', 'utf8');
-  const block = /<!-- readme-example:start -->\s*```sh\n([\s\S]*?)```\s*<!-- readme-example:end -->/.exec(
-    readme,
-  );
-  if (!block?.[1]) throw new Error('README example block not found');
-  return block[1]
+  const start = readme.indexOf(`<!-- ${block}:start -->`);
+  const end = readme.indexOf(`<!-- ${block}:end -->`);
+  const body = /```sh\n([\s\S]*?)```/.exec(readme.slice(start, end))?.[1];
+  if (start < 0 || end < 0 || !body) throw new Error(`README block ${block} not found`);
+  return body
     .trim()
     .split('\n')
-    .map((line) => line.replaceAll(':3000/', `:${ports.http}/`).replaceAll(':4566/', `:${ports.aws}/`));
+    .map((line) =>
+      line
+        .replaceAll(':3000/', `:${ports.http}/`)
+        .replaceAll(':4566/', `:${ports.aws}/`)
+        .replace(/^npm run fleet/, `OFFLINE_LAMBDA_PORT=${ports.lambda} npm run --silent fleet`),
+    );
 };
 
 beforeAll(async () => {
@@ -91,3 +97,34 @@ it.each([
   },
   60_000,
 );
+
+it("runs the README's EventBridge and Step Functions commands as written", async () => {
+  const [putEvent, listEvents, runFleet] = await readmeCommands('readme-events');
+  const put = await sh(putEvent as string);
+  expect(put.FailedEntryCount).toBe(0);
+  // The rule's asynchronous invocation runs in the background: wait for its outcome event.
+  const otcCluster = '4f3deec3-efa8-4598-bf91-560aad1377a3';
+  type Outcome = { 'detail-type': string; detail: Record<string, unknown> };
+  let outcome: Outcome | undefined;
+  for (let i = 0; i < 100 && !outcome; i++) {
+    const events = (await sh(listEvents as string)) as Outcome[];
+    outcome = events.find(
+      (e) => e.detail?.clusterId === otcCluster && e.detail?.idempotencyKey === put.Entries[0].EventId,
+    );
+    if (!outcome) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(outcome?.['detail-type']).toBe('Cluster Password Reset Succeeded');
+
+  const summary = await sh(runFleet as string);
+  expect(summary.succeeded.map((r: { provider: string }) => r.provider).sort()).toEqual([
+    'ncloud-cdss',
+    'otc-css',
+  ]);
+  expect(summary.failed).toEqual([
+    {
+      target: { provider: 'ncloud-cdss', region: 'KR', clusterId: '9999999' },
+      code: 'ClusterNotFound',
+      message: 'Naver Cloud answered HTTP 404: Not Found: no such cluster',
+    },
+  ]);
+}, 90_000);

@@ -1,85 +1,30 @@
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Sandbox, startSandbox } from '../../sandbox/server.ts';
+import { describe, expect, it } from 'vitest';
 import { lambdaContext } from '../support/events.ts';
-import { CREDENTIALS_PREFIX, ncloudHarness, otcHarness, type ProviderHarness } from './harness.ts';
+import type { ProviderHarness } from './harness.ts';
+import { leakedLines, report, useSuite } from './suite.ts';
 
 // The real handlers, invoked as API Gateway would, against the sandbox over HTTP: the provider
 // simulators, the AWS subset and dynalite. Every secret the suite uses is collected, and the
 // captured log output must contain none of them.
 
-let sandbox: Sandbox;
-const harnesses: ProviderHarness[] = [];
-const handlers = new Map<string, (event: unknown, context: unknown) => Promise<unknown>>();
-const secretsUsed = new Set<string>();
-const output: string[] = [];
-const streams = [process.stdout, process.stderr];
-const originalWrites = streams.map((stream) => stream.write);
+const suite = useSuite();
+const secretsUsed = suite.secretsUsed;
 
 interface HttpAnswer {
   statusCode: number;
   body: Record<string, any>;
 }
 
-beforeAll(async () => {
-  sandbox = await startSandbox({ ncloudChangingMs: 50, otcChangingMs: 50 });
-  Object.assign(process.env, sandbox.env, {
-    CREDENTIALS_PREFIX,
-    PROVIDER_TIMEOUT_MS: '800',
-    STATE_POLL_INTERVAL_MS: '20',
-    POWERTOOLS_LOG_LEVEL: 'DEBUG',
-  });
-  // Capture (and keep out of the test output) every line the handlers write, on both streams:
-  // Powertools writes warnings and errors to stderr.
-  for (const stream of streams) {
-    stream.write = ((chunk: string | Uint8Array) => {
-      output.push(String(chunk));
-      return true;
-    }) as typeof stream.write;
-  }
-  harnesses.push(ncloudHarness(sandbox), otcHarness(sandbox));
-  for (const harness of harnesses) {
-    handlers.set(harness.id, await harness.loadHandler());
-    for (const [account, secretKey] of [
-      ['default', `${harness.id}-secret-key-default`],
-      ['wrongkey', `${harness.id}-secret-key-wrong`],
-    ] as const) {
-      const value = harness.registerKeys(`${harness.id}-AK-${account}`, `${harness.id}-secret-key-default`);
-      // `wrongkey` holds an access key the provider knows, with a secret key it does not.
-      value.secretKey = secretKey;
-      secretsUsed.add(secretKey);
-      sandbox.aws.putParameter({
-        Name: `${CREDENTIALS_PREFIX}/${harness.credentialsFolder}/${account}`,
-        Type: 'SecureString',
-        Value: JSON.stringify(value),
-        Overwrite: true,
-      });
-    }
-    sandbox.aws.putParameter({
-      Name: `${CREDENTIALS_PREFIX}/${harness.credentialsFolder}/broken`,
-      Type: 'SecureString',
-      Value: 'not-json-credential-value',
-    });
-    secretsUsed.add('not-json-credential-value');
-  }
-});
-
-afterAll(async () => {
-  streams.forEach((stream, i) => {
-    stream.write = originalWrites[i] as typeof stream.write;
-  });
-  await sandbox?.close();
-});
-
 describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', (providerId) => {
-  const harness = () => harnesses.find((h) => h.id === providerId) as ProviderHarness;
+  const harness = () => suite.harness(providerId);
 
   const call = async (
     clusterId: string,
     body?: unknown,
     headers?: Record<string, string>,
   ): Promise<HttpAnswer> => {
-    const handler = handlers.get(providerId) as (
+    const handler = suite.handler(providerId) as (
       e: unknown,
       c: unknown,
     ) => Promise<{ statusCode: number; body: string }>;
@@ -89,15 +34,9 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', 
 
   const secretName = (clusterId: string) =>
     `cluster-password-reset/${providerId}/${harness().region}/${clusterId}`;
-  const current = (clusterId: string) => sandbox.aws.secretValue(secretName(clusterId));
+  const current = (clusterId: string) => suite.sandbox.aws.secretValue(secretName(clusterId));
 
-  const cluster = (options: { busy?: boolean } = {}) => {
-    const id = harness().newClusterId();
-    const password = `Initial-${id.slice(-4)}a!`;
-    secretsUsed.add(password);
-    harness().addCluster(id, { password, ...options });
-    return { id, initialPassword: password };
-  };
+  const cluster = (options: { busy?: boolean } = {}) => suite.cluster(providerId, options);
 
   it('rotates to a generated password: stored as AWSCURRENT, equal to the cluster, never answered', async () => {
     const { id, initialPassword } = cluster();
@@ -149,7 +88,7 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', 
     expect(answer.statusCode).toBe(200);
     expect(answer.body.password).toEqual({ source: 'supplied', stored: false });
     expect(harness().clusterPassword(id)).toBe(harness().validPassword);
-    expect(sandbox.aws.secrets.has(secretName(id))).toBe(false);
+    expect(suite.sandbox.aws.secrets.has(secretName(id))).toBe(false);
   });
 
   it('dry run: validates, loads credentials, signs, and sends nothing', async () => {
@@ -165,7 +104,7 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', 
     expect(answer.body.request.url).toContain(id);
     expect(harness().calls(id)).toEqual([]);
     expect(harness().clusterPassword(id)).toBe(initialPassword);
-    expect(sandbox.aws.secrets.has(secretName(id))).toBe(false);
+    expect(suite.sandbox.aws.secrets.has(secretName(id))).toBe(false);
   });
 
   it('answers a retry after completion with the same result and no second reset', async () => {
@@ -186,7 +125,7 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', 
     secretsUsed.add(applied);
     // AWSCURRENT never holds a password the provider has not confirmed: still the placeholder.
     expect(current(id)?.password).toBeUndefined();
-    expect(sandbox.aws.secretValue(secretName(id), 'AWSPENDING')?.password).toBe(applied);
+    expect(suite.sandbox.aws.secretValue(secretName(id), 'AWSPENDING')?.password).toBe(applied);
 
     // A retry while the cluster still applies the change is told to come back later…
     const early = await call(id, {}, { 'Idempotency-Key': `lost-${id}` });
@@ -197,7 +136,7 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', 
     expect(retry.statusCode).toBe(200);
     expect(harness().clusterPassword(id)).toBe(applied);
     expect(current(id)?.password).toBe(applied);
-    expect(sandbox.aws.secretValue(secretName(id), 'AWSPENDING')).toBeUndefined();
+    expect(suite.sandbox.aws.secretValue(secretName(id), 'AWSPENDING')).toBeUndefined();
   });
 
   it('keeps the previous password as AWSPREVIOUS on the next rotation', async () => {
@@ -206,7 +145,7 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', 
     const first = current(id)?.password as string;
     await call(id, {});
     secretsUsed.add(first).add(harness().clusterPassword(id) as string);
-    expect(sandbox.aws.secretValue(secretName(id), 'AWSPREVIOUS')?.password).toBe(first);
+    expect(suite.sandbox.aws.secretValue(secretName(id), 'AWSPREVIOUS')?.password).toBe(first);
     expect(current(id)?.password).toBe(harness().clusterPassword(id));
     expect(current(id)?.password).not.toBe(first);
   });
@@ -230,7 +169,7 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', 
     ])('%s', async (_, build, field) => {
       const before = harness().allCalls().length;
       const { id } = cluster();
-      const handler = handlers.get(providerId) as (
+      const handler = suite.handler(providerId) as (
         e: unknown,
         c: unknown,
       ) => Promise<{ statusCode: number; body: string }>;
@@ -319,7 +258,7 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', 
     const client = new DynamoDBClient({});
     await client.send(
       new PutItemCommand({
-        TableName: sandbox.env.LOCK_TABLE,
+        TableName: suite.sandbox.env.LOCK_TABLE,
         Item: {
           pk: { S: `lease#${providerId}#${harness().region}#${id}` },
           owner: { S: 'dead-invocation' },
@@ -332,7 +271,7 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', 
 
   it('sends nothing when the password cannot be stored first', async () => {
     const { id, initialPassword } = cluster();
-    sandbox.aws.faults.add({
+    suite.sandbox.aws.faults.add({
       operation: 'secretsmanager.PutSecretValue',
       // More than the SDK's own attempts, which would otherwise absorb the fault.
       times: 5,
@@ -349,14 +288,10 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', 
 
 describe('what the handlers wrote', () => {
   it('logged structured lines and no password, secret key or credential value', () => {
-    const lines = output.join('').split('\n').filter(Boolean);
+    const { lines, leaks } = leakedLines(suite);
     expect(lines.length).toBeGreaterThan(20);
     expect(secretsUsed.size).toBeGreaterThan(10);
-    const leaks = [...secretsUsed].filter((secret) => lines.some((line) => line.includes(secret)));
     expect(leaks).toEqual([]);
-    originalWrites[0]?.call(
-      process.stdout,
-      `leak scan: ${lines.length} log lines, ${secretsUsed.size} secrets, ${leaks.length} leaks\n`,
-    );
+    report(`leak scan: ${lines.length} log lines, ${secretsUsed.size} secrets, ${leaks.length} leaks`);
   });
 });

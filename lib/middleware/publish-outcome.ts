@@ -1,0 +1,51 @@
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { MiddlewareObj } from '@middy/core';
+import { logger } from '../logger.ts';
+import type { NormalizedResult } from '../result.ts';
+import { REQUEST_SOURCE } from './normalize-event.ts';
+import { outcomeOf } from './normalize-response.ts';
+
+export const SUCCEEDED_DETAIL_TYPE = 'Cluster Password Reset Succeeded';
+export const FAILED_DETAIL_TYPE = 'Cluster Password Reset Failed';
+
+export interface PublishOutcomeOptions {
+  client: EventBridgeClient;
+  eventBusName: string;
+}
+
+/**
+ * Puts "Cluster Password Reset Succeeded/Failed" on the bus after every real attempt, with the
+ * normalized result (which never holds a password) as detail. Dry runs and requests refused
+ * before validation are not attempts. A failure to publish is logged and changes nothing: the
+ * password was reset (or not) either way.
+ */
+export const publishOutcome = (options: PublishOutcomeOptions): MiddlewareObj => {
+  const publish = async (result: NormalizedResult | undefined): Promise<void> => {
+    if (!result || result.dryRun || result.clusterId === undefined) return;
+    try {
+      const answer = await options.client.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              Source: REQUEST_SOURCE,
+              DetailType: result.ok ? SUCCEEDED_DETAIL_TYPE : FAILED_DETAIL_TYPE,
+              Detail: JSON.stringify(result),
+              EventBusName: options.eventBusName,
+            },
+          ],
+        }),
+      );
+      if (answer.FailedEntryCount) {
+        logger.warn('outcome event not accepted', { errorCode: answer.Entries?.[0]?.ErrorCode });
+      }
+    } catch (error) {
+      logger.warn('outcome event not published', {
+        errorName: error instanceof Error ? error.name : 'unknown',
+      });
+    }
+  };
+  return {
+    after: (request) => publish(outcomeOf(request)),
+    onError: (request) => publish(outcomeOf(request)),
+  };
+};

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import { eventBridgeEvent, lambdaContext } from '../support/events.ts';
+import { leakedLines, report, useSuite } from './suite.ts';
+
+// The same handlers reached the three ways DESIGN.md names: API Gateway, an EventBridge rule and
+// a Step Functions Task (a direct invocation with the envelope as payload). They answer the same
+// normalized result, and publish the outcome on the bus after every real attempt.
+
+const suite = useSuite();
+
+type Mode = 'http' | 'eventbridge' | 'direct';
+
+/** Invokes in a mode; answers the normalized result, or the thrown error's name and message. */
+const invoke = async (
+  providerId: string,
+  mode: Mode,
+  clusterId: string,
+  fields: Record<string, unknown> = {},
+) => {
+  const harness = suite.harness(providerId);
+  const envelope = { provider: providerId, region: harness.region, clusterId, ...fields };
+  const handler = suite.handler(providerId);
+  if (mode === 'http') {
+    const {
+      provider: _,
+      region: __,
+      clusterId: ___,
+      idempotencyKey,
+      ...body
+    } = envelope as Record<string, unknown>;
+    const headers: Record<string, string> = idempotencyKey
+      ? { 'Idempotency-Key': String(idempotencyKey) }
+      : {};
+    const answer = (await handler(harness.httpEvent(clusterId, body, headers), lambdaContext())) as {
+      body: string;
+    };
+    return JSON.parse(answer.body);
+  }
+  try {
+    return await handler(mode === 'eventbridge' ? eventBridgeEvent(envelope) : envelope, lambdaContext());
+  } catch (error) {
+    return { thrown: (error as Error).name, message: (error as Error).message };
+  }
+};
+
+/** What may differ between two answers to the same request: ids, keys and times. */
+const comparable = (result: Record<string, any>) => {
+  const { requestId: _, completedAt: __, idempotencyKey: ___, providerRequestId: ____, ...rest } = result;
+  if (rest.password) rest.password = { ...rest.password, versionId: 'v' };
+  return rest;
+};
+
+const outcomes = (clusterId: string) =>
+  suite.sandbox.aws.events
+    .map((event) => ({ type: event.DetailType, detail: JSON.parse(event.Detail ?? '{}') }))
+    .filter((event) => event.detail.clusterId === clusterId);
+
+describe.each([['ncloud-cdss'], ['otc-css']])('%s by HTTP, EventBridge and Step Functions', (providerId) => {
+  it('answers the same normalized result in every mode, and stored == provider after each', async () => {
+    const { id } = suite.cluster(providerId);
+    const answers = [];
+    for (const mode of ['http', 'eventbridge', 'direct'] as const) {
+      const result = await invoke(providerId, mode, id);
+      expect(result.ok, mode).toBe(true);
+      const stored = suite.sandbox.aws.secretValue(suite.secretName(providerId, id))?.password as string;
+      suite.secretsUsed.add(stored);
+      expect(suite.harness(providerId).clusterPassword(id), mode).toBe(stored);
+      answers.push(comparable(result));
+    }
+    expect(answers[1]).toEqual(answers[0]);
+    expect(answers[2]).toEqual(answers[0]);
+  });
+
+  it('uses the EventBridge event id as the idempotency key', async () => {
+    const { id } = suite.cluster(providerId);
+    const event = eventBridgeEvent({
+      provider: providerId,
+      region: suite.harness(providerId).region,
+      clusterId: id,
+    });
+    const first = await suite.handler(providerId)(event, lambdaContext());
+    // EventBridge delivers an event at least once: a redelivery answers the same and resets nothing.
+    const again = await suite.handler(providerId)(event, lambdaContext());
+    expect(again).toEqual(first);
+    expect((first as { idempotencyKey: string }).idempotencyKey).toBe(event.id);
+    expect(suite.harness(providerId).calls(id, 'reset')).toHaveLength(1);
+  });
+
+  it('fails the same way in every mode: an HTTP status, or an error named for Step Functions', async () => {
+    const missing = suite.harness(providerId).newClusterId();
+    const http = await invoke(providerId, 'http', missing);
+    expect(http.error).toMatchObject({ code: 'CLUSTER_NOT_FOUND' });
+    for (const mode of ['eventbridge', 'direct'] as const) {
+      expect(await invoke(providerId, mode, missing), mode).toEqual({
+        thrown: 'ClusterNotFound',
+        message: http.error.message,
+      });
+    }
+  });
+
+  it.each(['eventbridge', 'direct'] as const)(
+    'refuses a password in a %s input and sends nothing',
+    async (mode) => {
+      const { id, initialPassword } = suite.cluster(providerId);
+      const answer = await invoke(providerId, mode, id, {
+        password: suite.harness(providerId).validPassword,
+      });
+      expect(answer.thrown).toBe('ValidationFailed');
+      expect(answer.message).toContain(
+        'password must not be sent in an EventBridge event or a Step Functions input',
+      );
+      expect(suite.harness(providerId).calls(id)).toEqual([]);
+      expect(suite.harness(providerId).clusterPassword(id)).toBe(initialPassword);
+    },
+  );
+
+  it('publishes Succeeded with the normalized result, Failed on failure, nothing for a dry run', async () => {
+    const { id } = suite.cluster(providerId);
+    const result = await invoke(providerId, 'direct', id, { idempotencyKey: `events-${id}` });
+    expect(outcomes(id)).toEqual([{ type: 'Cluster Password Reset Succeeded', detail: result }]);
+
+    await invoke(providerId, 'direct', id, { dryRun: true });
+    expect(outcomes(id)).toHaveLength(1);
+
+    suite.harness(providerId).addFault({ operation: 'reset', clusterId: id, status: 500, text: 'down' });
+    await invoke(providerId, 'direct', id);
+    const failed = outcomes(id)[1];
+    expect(failed?.type).toBe('Cluster Password Reset Failed');
+    expect(failed?.detail).toMatchObject({
+      ok: false,
+      clusterId: id,
+      error: { code: 'PROVIDER_UNAVAILABLE' },
+    });
+    expect(JSON.stringify(outcomes(id))).not.toContain(suite.harness(providerId).clusterPassword(id));
+  });
+
+  it('publishes nothing for a request refused before validation', async () => {
+    const before = suite.sandbox.aws.events.length;
+    await invoke(providerId, 'direct', 'not a cluster id');
+    expect(suite.sandbox.aws.events.length).toBe(before);
+  });
+
+  it('keeps a successful reset successful when the outcome cannot be published', async () => {
+    const { id } = suite.cluster(providerId);
+    suite.sandbox.aws.faults.add({
+      operation: 'AWSEvents.PutEvents',
+      times: 5,
+      status: 500,
+      body: { __type: 'InternalException', message: 'down' },
+    });
+    const result = await invoke(providerId, 'direct', id);
+    expect(result.ok).toBe(true);
+    expect(outcomes(id)).toEqual([]);
+  });
+});
+
+it('leaks no secret in any log line of the three modes', () => {
+  const { lines, leaks } = leakedLines(suite);
+  expect(leaks).toEqual([]);
+  report(
+    `leak scan (invocation modes): ${lines.length} log lines, ${suite.secretsUsed.size} secrets, ${leaks.length} leaks`,
+  );
+});

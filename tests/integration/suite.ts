@@ -1,0 +1,106 @@
+import { afterAll, beforeAll } from 'vitest';
+import { type Sandbox, startSandbox } from '../../sandbox/server.ts';
+import { CREDENTIALS_PREFIX, ncloudHarness, otcHarness, type ProviderHarness } from './harness.ts';
+
+// Shared set-up of the integration suites: a sandbox, the environment that points the unchanged
+// handlers at it, the handlers of both providers, credentials per account, and a capture of
+// everything the handlers write (kept out of the test output, scanned for secrets).
+
+export type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+export interface Suite {
+  sandbox: Sandbox;
+  harnesses: ProviderHarness[];
+  harness(id: string): ProviderHarness;
+  handler(id: string): Handler;
+  /** Every password, key and credential value the suite used. */
+  secretsUsed: Set<string>;
+  /** Every chunk the handlers wrote to stdout and stderr. */
+  output: string[];
+  /** Adds a running cluster with a fresh id and a known password. */
+  cluster(id: string, options?: { busy?: boolean }): { id: string; initialPassword: string };
+  secretName(providerId: string, clusterId: string): string;
+}
+
+export const useSuite = (): Suite => {
+  const streams = [process.stdout, process.stderr];
+  const originalWrites = streams.map((stream) => stream.write);
+  const handlers = new Map<string, Handler>();
+  const suite = { harnesses: [], secretsUsed: new Set<string>(), output: [] } as unknown as Suite;
+  suite.harness = (id) => suite.harnesses.find((h) => h.id === id) as ProviderHarness;
+  suite.handler = (id) => handlers.get(id) as Handler;
+  suite.secretName = (providerId, clusterId) =>
+    `cluster-password-reset/${providerId}/${suite.harness(providerId).region}/${clusterId}`;
+  suite.cluster = (providerId, options = {}) => {
+    const harness = suite.harness(providerId);
+    const id = harness.newClusterId();
+    const initialPassword = `Initial-${id.slice(-4)}a!`;
+    suite.secretsUsed.add(initialPassword);
+    harness.addCluster(id, { password: initialPassword, ...options });
+    return { id, initialPassword };
+  };
+
+  beforeAll(async () => {
+    const sandbox = await startSandbox({ ncloudChangingMs: 50, otcChangingMs: 50 });
+    suite.sandbox = sandbox;
+    Object.assign(process.env, sandbox.env, {
+      CREDENTIALS_PREFIX,
+      PROVIDER_TIMEOUT_MS: '800',
+      STATE_POLL_INTERVAL_MS: '20',
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    });
+    // Powertools writes warnings and errors to stderr: capture both streams.
+    for (const stream of streams) {
+      stream.write = ((chunk: string | Uint8Array) => {
+        suite.output.push(String(chunk));
+        return true;
+      }) as typeof stream.write;
+    }
+    suite.harnesses.push(ncloudHarness(sandbox), otcHarness(sandbox));
+    for (const harness of suite.harnesses) {
+      handlers.set(harness.id, await harness.loadHandler());
+      for (const [account, secretKey] of [
+        ['default', `${harness.id}-secret-key-default`],
+        ['wrongkey', `${harness.id}-secret-key-wrong`],
+      ] as const) {
+        const value = harness.registerKeys(`${harness.id}-AK-${account}`, `${harness.id}-secret-key-default`);
+        // `wrongkey` holds an access key the provider knows, with a secret key it does not.
+        value.secretKey = secretKey;
+        suite.secretsUsed.add(secretKey);
+        sandbox.aws.putParameter({
+          Name: `${CREDENTIALS_PREFIX}/${harness.credentialsFolder}/${account}`,
+          Type: 'SecureString',
+          Value: JSON.stringify(value),
+          Overwrite: true,
+        });
+      }
+      sandbox.aws.putParameter({
+        Name: `${CREDENTIALS_PREFIX}/${harness.credentialsFolder}/broken`,
+        Type: 'SecureString',
+        Value: 'not-json-credential-value',
+      });
+      suite.secretsUsed.add('not-json-credential-value');
+    }
+  });
+
+  afterAll(async () => {
+    streams.forEach((stream, i) => {
+      stream.write = originalWrites[i] as typeof stream.write;
+    });
+    await suite.sandbox?.close();
+  });
+
+  return suite;
+};
+
+/** Writes past the capture, for figures a suite prints. */
+export const report = (line: string): void => {
+  process.stdout.constructor.prototype.write.call(process.stdout, `${line}\n`);
+};
+
+/** Every captured line that contains a secret the suite used. */
+export const leakedLines = (suite: Suite): { lines: string[]; leaks: string[] } => {
+  const lines = suite.output.join('').split('\n').filter(Boolean);
+  const leaks = [...suite.secretsUsed].filter((secret) => lines.some((line) => line.includes(secret)));
+  return { lines, leaks };
+};
