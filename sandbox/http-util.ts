@@ -56,6 +56,8 @@ export interface InjectedFault {
   /** Raw text body (sent as text/plain) instead of JSON. */
   text?: string;
   headers?: Record<string, string>;
+  /** Let this many matching requests through before the fault applies. */
+  skip?: number;
   /** Wait this long before answering (or before the real handling). */
   delayMs?: number;
   /** Apply the operation, then drop the connection without an answer. */
@@ -82,6 +84,10 @@ export class FaultQueue {
     );
     if (index < 0) return undefined;
     const fault = this.#faults[index] as InjectedFault;
+    if (fault.skip) {
+      fault.skip--;
+      return undefined;
+    }
     fault.times = (fault.times ?? 1) - 1;
     if (fault.times <= 0) this.#faults.splice(index, 1);
     return fault;

@@ -1,9 +1,17 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { AwsSubsetSimulator } from './aws.ts';
-import { parseJson, readBody, sendJson } from './http-util.ts';
+import {
+  answerWithFault,
+  delay,
+  FaultQueue,
+  parseJson,
+  readBody,
+  readBodyBytes,
+  sendJson,
+} from './http-util.ts';
 import { NcloudCdssSimulator } from './ncloud-cdss.ts';
 import { OtcCssSimulator } from './otc-css.ts';
 
@@ -29,6 +37,8 @@ export interface Sandbox {
   ncloud: NcloudCdssSimulator;
   otc: OtcCssSimulator;
   aws: AwsSubsetSimulator;
+  /** Faults for DynamoDB calls, by X-Amz-Target (e.g. "DynamoDB_20120810.PutItem"). */
+  dynamoFaults: FaultQueue;
   close(): Promise<void>;
 }
 
@@ -141,6 +151,33 @@ export const createLockTable = async (endpoint: string, tableName: string): Prom
   client.destroy();
 };
 
+/** Forwards to dynalite, unless a fault for the call's X-Amz-Target answers first. */
+const faultyProxy = (faults: FaultQueue, target: () => string) =>
+  guard(async (req, res) => {
+    const body = await readBodyBytes(req);
+    const fault = faults.take(String(req.headers['x-amz-target'] ?? ''), undefined);
+    if (fault?.delayMs) await delay(fault.delayMs);
+    if (fault && answerWithFault(res, fault)) return;
+    const upstream = new URL(target());
+    await new Promise<void>((resolve, reject) => {
+      const forward = request(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 500, answer.headers);
+          answer.pipe(res).on('finish', resolve);
+        },
+      );
+      forward.on('error', reject);
+      forward.end(body);
+    });
+  });
+
 export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbox> => {
   const host = options.host ?? '127.0.0.1';
   const lockTable = options.lockTable ?? 'cluster-password-reset-local-leases';
@@ -157,7 +194,10 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
   );
   const ncloudServer = createServer(guard((req, res) => ncloud.handle(req, res)));
   const otcServer = createServer(guard((req, res) => otc.handle(req, res)));
-  const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const dynaliteServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const dynamoFaults = new FaultQueue();
+  let dynaliteUrl = '';
+  const dynamoServer = createServer(faultyProxy(dynamoFaults, () => dynaliteUrl));
 
   const urls = {
     aws: await listen(awsServer, options.awsPort ?? 0, host),
@@ -165,6 +205,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
     otc: await listen(otcServer, options.otcPort ?? 0, host),
     dynamodb: await listen(dynamoServer, options.dynamoPort ?? 0, host),
   };
+  dynaliteUrl = await listen(dynaliteServer, 0, host);
   await createLockTable(urls.dynamodb, lockTable);
 
   return {
@@ -185,8 +226,15 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
     ncloud,
     otc,
     aws,
+    dynamoFaults,
     close: async () => {
-      await Promise.all([close(awsServer), close(ncloudServer), close(otcServer), close(dynamoServer)]);
+      await Promise.all([
+        close(awsServer),
+        close(ncloudServer),
+        close(otcServer),
+        close(dynamoServer),
+        close(dynaliteServer),
+      ]);
     },
   };
 };

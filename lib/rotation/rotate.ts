@@ -2,11 +2,19 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Config } from '../config.ts';
 import type { Envelope } from '../envelope.ts';
 import { ResetError, validationFailed } from '../errors.ts';
+import { logger } from '../logger.ts';
 import { generatePassword } from '../password/policy.ts';
 import type { ProviderClient, ProviderDefinition, Target } from '../providers/types.ts';
 import type { PasswordReport, SuccessResult } from '../result.ts';
 import type { LeaseTable } from './lease-table.ts';
-import { AWSCURRENT, defaultSecretName, type SecretStore, versionWithStage } from './secret-store.ts';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  defaultSecretName,
+  type SecretState,
+  type SecretStore,
+  versionWithStage,
+} from './secret-store.ts';
 
 export interface RotationDeps {
   secrets: SecretStore;
@@ -90,11 +98,18 @@ export const rotatePassword = async <C>(
     const result = envelope.storePassword
       ? await rotateStored(deps, request, client, secretName, versionId, source, answer)
       : await resetUnstored(request, client, answer);
-    await deps.leases.recordResult(resultKey, result);
+    // The rotation is complete: failing to record or release from here on is logged, not
+    // answered as a failure. A missing record is rebuilt from the secret's labels on a retry;
+    // an unreleased lease expires.
+    await deps.leases.recordResult(resultKey, result).catch(logAfterCompletion('record the result'));
     return result;
   } finally {
-    await deps.leases.release(leaseKey, owner);
+    await deps.leases.release(leaseKey, owner).catch(logAfterCompletion('release the lease'));
   }
+};
+
+const logAfterCompletion = (step: string) => (error: unknown) => {
+  logger.warn(`could not ${step}`, { errorName: error instanceof Error ? error.name : 'unknown' });
 };
 
 type Answer = (password: PasswordReport, extra?: Partial<SuccessResult>) => SuccessResult;
@@ -110,12 +125,21 @@ const rotateStored = async <C>(
 ): Promise<SuccessResult> => {
   const { provider, envelope } = request;
   const target: Target = { provider: provider.id, region: envelope.region, clusterId: envelope.clusterId };
-  const secret = await deps.secrets.ensure(secretName, target, versionIdFor(secretName, '(placeholder)'));
+  let secret = await deps.secrets.ensure(secretName, target, versionIdFor(secretName, '(placeholder)'));
   const report: PasswordReport = { source, stored: true, secretArn: secret.arn, versionId };
   const stages = secret.versions.get(versionId);
 
-  // Promoted by an earlier attempt that ended before recording its result: nothing to send.
-  if (stages?.includes(AWSCURRENT)) return answer(report);
+  // Our version exists without AWSPENDING: an earlier attempt with this key completed (it is
+  // AWSCURRENT, or was and has since been superseded). Nothing to send; never re-send an old one.
+  if (stages && !stages.includes(AWSPENDING)) return answer(report);
+
+  // A pending version of another attempt (another key, whose lease has expired) may be what the
+  // provider holds now: finish it before anything else, so stored and provider converge.
+  const stale = versionWithStage(secret, AWSPENDING);
+  if (stale !== undefined && stale !== versionId) {
+    await rollForward(deps, client, secretName, secret, stale, request.deadline);
+    secret = (await deps.secrets.describe(secretName)) ?? secret;
+  }
 
   let password: string;
   if (stages) {
@@ -145,6 +169,27 @@ const rotateStored = async <C>(
   await deps.secrets.promote(secretName, versionId, versionWithStage(secret, AWSCURRENT));
   const clusterState = await client.awaitSettled(request.deadline);
   return answer(report, withDefined({ providerRequestId: outcome.providerRequestId, clusterState }));
+};
+
+/** Re-sends a pending password left by an earlier attempt and makes it AWSCURRENT. */
+const rollForward = async (
+  deps: RotationDeps,
+  client: ProviderClient,
+  secretName: string,
+  secret: SecretState,
+  pendingVersionId: string,
+  deadline: number,
+): Promise<void> => {
+  const stored = await deps.secrets.read(secretName, pendingVersionId);
+  if (!stored.password) return;
+  logger.info('rolling forward a pending password left by an earlier attempt', {
+    versionId: pendingVersionId,
+  });
+  await client.assertReady();
+  await client.reset(stored.password);
+  await deps.secrets.promote(secretName, pendingVersionId, versionWithStage(secret, AWSCURRENT));
+  // The cluster applies the change before it takes the next one.
+  await client.awaitSettled(deadline);
 };
 
 /** A supplied password the caller asked us not to store: reset only, under the same lease. */

@@ -22,6 +22,8 @@ export interface ProviderHarness {
   newClusterId(): string;
   addCluster(clusterId: string, options: { password: string; busy?: boolean }): void;
   clusterPassword(clusterId: string): string | undefined;
+  /** Holds the cluster busy (as while it applies a change), or lets it be available again. */
+  setBusy(clusterId: string, busy: boolean): void;
   calls(clusterId: string, operation?: 'state' | 'reset'): ProviderCall[];
   /** Every request the simulator received, for "nothing reached the provider" checks. */
   allCalls(): ProviderCall[];
@@ -73,6 +75,10 @@ export const ncloudHarness = (sandbox: Sandbox): ProviderHarness => ({
     });
   },
   clusterPassword: (clusterId) => sandbox.ncloud.cluster('KR', clusterId)?.password,
+  setBusy: (clusterId, busy) => {
+    const cluster = sandbox.ncloud.cluster('KR', clusterId);
+    if (cluster) cluster.status = busy ? 'changing' : 'running';
+  },
   calls: (clusterId, operation) =>
     sandbox.ncloud.calls.filter(
       (c) => c.clusterId === clusterId && (!operation || c.operation === operation),
@@ -165,6 +171,10 @@ export const otcHarness = (sandbox: Sandbox): ProviderHarness => {
       });
     },
     clusterPassword: (clusterId) => sandbox.otc.cluster('eu-de', clusterId)?.password,
+    setBusy: (clusterId, busy) => {
+      const cluster = sandbox.otc.cluster('eu-de', clusterId);
+      if (cluster) cluster.actions = busy ? ['RESET_PASSWORD'] : [];
+    },
     calls: (clusterId, operation) =>
       sandbox.otc.calls.filter((c) => c.clusterId === clusterId && (!operation || c.operation === operation)),
     allCalls: () => sandbox.otc.calls,

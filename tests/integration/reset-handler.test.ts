@@ -128,9 +128,11 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', 
     expect(suite.sandbox.aws.secretValue(secretName(id), 'AWSPENDING')?.password).toBe(applied);
 
     // A retry while the cluster still applies the change is told to come back later…
+    harness().setBusy(id, true);
     const early = await call(id, {}, { 'Idempotency-Key': `lost-${id}` });
     expect(early.body.error).toMatchObject({ code: 'CLUSTER_STATE_CONFLICT', retryable: true });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(harness().clusterPassword(id)).toBe(applied);
+    harness().setBusy(id, false);
     // …and once it has settled, re-sends the stored pending password and promotes it.
     const retry = await call(id, {}, { 'Idempotency-Key': `lost-${id}` });
     expect(retry.statusCode).toBe(200);
@@ -242,9 +244,10 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', 
 
   it('answers ROTATION_IN_PROGRESS while another rotation holds the cluster', async () => {
     const { id } = cluster();
-    harness().addFault({ operation: 'reset', clusterId: id, delayMs: 300 });
+    harness().addFault({ operation: 'reset', clusterId: id, delayMs: 600 });
     const first = call(id, {}, { 'Idempotency-Key': `a-${id}` });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The first holds the lease once it has checked the cluster state; its reset is slow.
+    while (harness().calls(id, 'state').length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     const second = await call(id, {}, { 'Idempotency-Key': `b-${id}` });
     expect(second.statusCode).toBe(409);
     expect(second.body.error).toMatchObject({ code: 'ROTATION_IN_PROGRESS', retryable: true });

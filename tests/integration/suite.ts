@@ -47,6 +47,8 @@ export const useSuite = (): Suite => {
       CREDENTIALS_PREFIX,
       PROVIDER_TIMEOUT_MS: '800',
       STATE_POLL_INTERVAL_MS: '20',
+      // Short leases, so that tests can wait out the expiry of a lease nobody released.
+      LEASE_SECONDS: '1',
       POWERTOOLS_LOG_LEVEL: 'DEBUG',
     });
     // Powertools writes warnings and errors to stderr: capture both streams.

@@ -206,6 +206,44 @@ describe('rotatePassword', () => {
     expect(result.password).toEqual({ source: 'supplied', stored: false });
   });
 
+  it('rolls forward a pending password of another attempt before rotating to its own', async () => {
+    const stale = versionIdFor(NAME, 'crashed-key');
+    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'], [stale]: ['AWSPENDING'] });
+    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ password: 'Left-behind-1!' }) });
+    await rotate();
+    const mine = versionIdFor(NAME, 'key-1');
+    expect(sentPasswords[0]).toBe('Left-behind-1!');
+    expect(sentPasswords).toHaveLength(2);
+    const stages = sm.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input);
+    expect(stages[0]).toMatchObject({
+      VersionStage: 'AWSCURRENT',
+      MoveToVersionId: stale,
+      RemoveFromVersionId: PLACEHOLDER,
+    });
+    expect(stages.at(-2)).toMatchObject({ VersionStage: 'AWSCURRENT', MoveToVersionId: mine });
+    expect(log.indexOf('sm:putPending')).toBeGreaterThan(log.indexOf('provider:reset'));
+  });
+
+  it('never re-sends a version of this key that completed and was superseded', async () => {
+    const version = versionIdFor(NAME, 'key-1');
+    existingSecret({ [version]: ['AWSPREVIOUS'], other: ['AWSCURRENT'] });
+    const result = await rotate();
+    expect(sentPasswords).toEqual([]);
+    expect(log).not.toContain('sm:putPending');
+    expect(result.password.versionId).toBe(version);
+  });
+
+  it('answers success when only recording the result or releasing the lease fails', async () => {
+    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'] });
+    ddb.on(PutItemCommand).callsFake(async (input: { Item: { pk: { S: string } } }) => {
+      if (!input.Item.pk.S.startsWith('lease#'))
+        throw Object.assign(new Error('x'), { name: 'InternalServerError' });
+      return {};
+    });
+    ddb.on(DeleteItemCommand).rejects(Object.assign(new Error('x'), { name: 'InternalServerError' }));
+    expect((await rotate()).ok).toBe(true);
+  });
+
   it('derives distinct, valid Secrets Manager version ids per secret and key', () => {
     const a = versionIdFor(NAME, 'key-1');
     expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);

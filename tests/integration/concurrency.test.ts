@@ -1,0 +1,53 @@
+import { expect, it } from 'vitest';
+import { lambdaContext } from '../support/events.ts';
+import { report, useSuite } from './suite.ts';
+
+// 100 requests for one cluster at once, with 20 idempotency keys each sent 5 times: the lease
+// lets one rotation through at a time, duplicates converge on one result, and at the end the
+// stored password is the provider's.
+
+const suite = useSuite();
+
+it.each([['ncloud-cdss'], ['otc-css']])('%s: 100 concurrent requests for one cluster', async (providerId) => {
+  const { id } = suite.cluster(providerId);
+  const harness = suite.harness(providerId);
+  const keys = Array.from({ length: 20 }, (_, i) => `key-${i}`);
+  const requests = keys.flatMap((key) => Array.from({ length: 5 }, () => key));
+  const started = Date.now();
+  const answers = await Promise.all(
+    requests.map(async (key) => {
+      const context = lambdaContext();
+      const envelope = { provider: providerId, region: harness.region, clusterId: id, idempotencyKey: key };
+      try {
+        const result = (await suite.handler(providerId)(envelope, context)) as {
+          requestId: string;
+          password: unknown;
+        };
+        return { key, kind: result.requestId === context.awsRequestId ? 'rotated' : 'deduplicated', result };
+      } catch (error) {
+        return { key, kind: (error as Error).name };
+      }
+    }),
+  );
+  const count = (kind: string) => answers.filter((a) => a.kind === kind).length;
+  const rotated = answers.filter((a) => a.kind === 'rotated');
+  const resets = harness.calls(id, 'reset').length;
+  report(
+    `concurrency (${providerId}): 100 requests, 20 keys, ${Date.now() - started} ms: ${count('rotated')} rotated, ` +
+      `${count('deduplicated')} deduplicated, ${count('RotationInProgress')} RotationInProgress, ` +
+      `${resets} resets at the provider`,
+  );
+  expect(count('rotated') + count('deduplicated') + count('RotationInProgress')).toBe(100);
+  expect(count('rotated')).toBeGreaterThanOrEqual(1);
+  // Exactly one reset per rotation that won the lease, and no key rotated twice.
+  expect(resets).toBe(count('rotated'));
+  expect(new Set(rotated.map((a) => a.key)).size).toBe(rotated.length);
+  // A duplicate answers the same result as the rotation of its key.
+  for (const duplicate of answers.filter((a) => a.kind === 'deduplicated')) {
+    const original = rotated.find((a) => a.key === duplicate.key);
+    expect(duplicate.result).toEqual(original?.result);
+  }
+  const current = suite.sandbox.aws.secretValue(suite.secretName(providerId, id))?.password as string;
+  suite.secretsUsed.add(current);
+  expect(harness.clusterPassword(id)).toBe(current);
+});
