@@ -59,9 +59,22 @@ export class ResetError extends Error {
 
 export const isResetError = (error: unknown): error is ResetError => error instanceof ResetError;
 
-export const validationFailed = (fields: FieldIssue[]): ResetError =>
-  new ResetError(
+const MAX_FIELD_NAME = 64;
+
+/**
+ * A field name as it can be shown: unknown fields are named by the caller, so a name that is not
+ * a plain identifier is quoted (which also escapes control characters) and a long one is cut.
+ */
+export const displayFieldName = (field: string): string => {
+  const cut = field.length > MAX_FIELD_NAME ? `${field.slice(0, MAX_FIELD_NAME)}…` : field;
+  return /^[A-Za-z0-9_.()-]+$/.test(cut) ? cut : JSON.stringify(cut);
+};
+
+export const validationFailed = (fields: FieldIssue[]): ResetError => {
+  const shown = fields.map((issue) => ({ ...issue, field: displayFieldName(issue.field) }));
+  return new ResetError(
     'VALIDATION_FAILED',
-    `Invalid request: ${fields.map((issue) => `${issue.field} ${issue.rule}`).join('; ')}`,
-    { fields },
+    `Invalid request: ${shown.map((issue) => `${issue.field} ${issue.rule}`).join('; ')}`,
+    { fields: shown },
   );
+};

@@ -26,6 +26,16 @@ describe('error codes', () => {
     );
   });
 
+  it('quotes and cuts field names that a caller made up', () => {
+    const error = validationFailed([
+      { field: ' ', rule: 'is not a field of this request' },
+      { field: `a\u0000${'x'.repeat(100)}`, rule: 'is not a field of this request' },
+    ]);
+    expect(error.fields?.[0]?.field).toBe('" "');
+    expect(error.fields?.[1]?.field).toBe(`"a\\u0000${'x'.repeat(62)}…"`);
+    expect(error.message).not.toContain('\u0000');
+  });
+
   it('lists every field and rule in a validation message', () => {
     const error = validationFailed([
       { field: 'region', rule: 'must be one of KR, SGN, JPN' },
