@@ -37,6 +37,8 @@ export interface Sandbox {
   ncloud: NcloudCdssSimulator;
   otc: OtcCssSimulator;
   aws: AwsSubsetSimulator;
+  /** Every password and key the sandbox holds (credentials, stored secrets, cluster passwords): for leak checks. */
+  secretMaterial(): string[];
   /** Faults for DynamoDB calls, by X-Amz-Target (e.g. "DynamoDB_20120810.PutItem"). */
   dynamoFaults: FaultQueue;
   close(): Promise<void>;
@@ -227,6 +229,24 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
     otc,
     aws,
     dynamoFaults,
+    secretMaterial: () => {
+      const values: string[] = [];
+      const fromJson = (text: string) => {
+        const parsed = parseJson(text) as Record<string, unknown> | undefined;
+        for (const key of ['password', 'secretKey'])
+          if (typeof parsed?.[key] === 'string') values.push(parsed[key] as string);
+      };
+      for (const parameter of aws.parameters.values()) {
+        values.push(parameter.Value);
+        fromJson(parameter.Value);
+      }
+      for (const secret of aws.secrets.values())
+        for (const version of secret.versions.values()) fromJson(version.value);
+      for (const cluster of ncloud.clusters.values()) values.push(cluster.password);
+      for (const cluster of otc.clusters.values()) values.push(cluster.password);
+      values.push(...ncloud.keys.values(), ...otc.keys.values());
+      return values;
+    },
     close: async () => {
       await Promise.all([
         close(awsServer),

@@ -3,6 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DEMO } from '../../sandbox/demo.ts';
+import { recordText, trackSecret } from '../support/leak-scan.ts';
 
 // `npm start` as a user runs it, then the README's example commands exactly as written, only with
 // the ports moved to free ones so that the test never collides with a developer's own npm start.
@@ -70,11 +72,29 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // The server's whole output goes to the run's leak scan, with the demo's keys.
+  recordText(logs);
+  trackSecret(
+    DEMO.ncloud.secretKey,
+    DEMO.otc.secretKey,
+    DEMO.ncloud.initialPassword,
+    DEMO.otc.initialPassword,
+  );
   if (server?.pid) process.kill(-server.pid, 'SIGTERM');
   await new Promise((resolve) => setTimeout(resolve, 300));
 });
 
-const sh = (command: string) => exec('sh', ['-c', command]).then(({ stdout }) => JSON.parse(stdout));
+/**
+ * Runs a README command. The product's answers go to the leak scan; the sandbox's control API
+ * shows passwords on purpose, so its answers are not scanned: the passwords in them are tracked.
+ */
+const sh = (command: string) =>
+  exec('sh', ['-c', command]).then(({ stdout }) => {
+    const parsed = JSON.parse(stdout);
+    if (/\/_sandbox\/(ncloud\/clusters|otc\/clusters|secrets)/.test(command)) trackSecret(parsed?.password);
+    else recordText(stdout);
+    return parsed;
+  });
 
 it.each([
   ['ncloud-cdss', 0],

@@ -272,6 +272,31 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', 
     expect((await call(id, {})).statusCode).toBe(200);
   });
 
+  it('answers PROVIDER_UNAVAILABLE before the function times out when the provider is slow', async () => {
+    const { id } = cluster();
+    harness().addFault({ operation: 'state', clusterId: id, delayMs: 5000, status: 200 });
+    const handler = suite.handler(providerId) as (
+      e: unknown,
+      c: unknown,
+    ) => Promise<{ statusCode: number; body: string }>;
+    const started = Date.now();
+    // 2.4 s left, of which DEADLINE_RESERVE_MS (2 s) is kept to answer: the provider gets 0.4 s.
+    const answer = await handler(harness().httpEvent(id, {}), lambdaContext(2400));
+    const elapsed = Date.now() - started;
+    expect(answer.statusCode).toBe(503);
+    expect(JSON.parse(answer.body).error.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(elapsed).toBeLessThan(2400);
+  });
+
+  it('reads at most 64 KiB of a provider answer and quotes little of it', async () => {
+    const { id } = cluster();
+    harness().addFault({ operation: 'state', clusterId: id, status: 500, text: 'x'.repeat(5 * 1024 * 1024) });
+    const answer = await call(id, {});
+    expect(answer.statusCode).toBe(503);
+    expect(answer.body.error.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(answer.body.error.message.length).toBeLessThan(400);
+  });
+
   it('sends nothing when the password cannot be stored first', async () => {
     const { id, initialPassword } = cluster();
     suite.sandbox.aws.faults.add({

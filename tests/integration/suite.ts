@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { type Sandbox, startSandbox } from '../../sandbox/server.ts';
+import { recordText, trackSecret } from '../support/leak-scan.ts';
 import { CREDENTIALS_PREFIX, ncloudHarness, otcHarness, type ProviderHarness } from './harness.ts';
 
 // Shared set-up of the integration suites: a sandbox, the environment that points the unchanged
@@ -28,7 +29,17 @@ export const useSuite = (): Suite => {
   const handlers = new Map<string, Handler>();
   const suite = { harnesses: [], secretsUsed: new Set<string>(), output: [] } as unknown as Suite;
   suite.harness = (id) => suite.harnesses.find((h) => h.id === id) as ProviderHarness;
-  suite.handler = (id) => handlers.get(id) as Handler;
+  // Every answer, and every error a handler throws, goes to the run's leak scan too.
+  suite.handler = (id) => async (event, context) => {
+    try {
+      const answer = await (handlers.get(id) as Handler)(event, context);
+      recordText(`${JSON.stringify(answer)}\n`);
+      return answer;
+    } catch (error) {
+      recordText(`${(error as Error).name}: ${(error as Error).message}\n`);
+      throw error;
+    }
+  };
   suite.secretName = (providerId, clusterId) =>
     `cluster-password-reset/${providerId}/${suite.harness(providerId).region}/${clusterId}`;
   suite.cluster = (providerId, options = {}) => {
@@ -55,6 +66,7 @@ export const useSuite = (): Suite => {
     for (const stream of streams) {
       stream.write = ((chunk: string | Uint8Array) => {
         suite.output.push(String(chunk));
+        recordText(String(chunk));
         return true;
       }) as typeof stream.write;
     }
@@ -86,6 +98,7 @@ export const useSuite = (): Suite => {
   });
 
   afterAll(async () => {
+    trackSecret(...suite.secretsUsed, ...(suite.sandbox?.secretMaterial() ?? []));
     streams.forEach((stream, i) => {
       stream.write = originalWrites[i] as typeof stream.write;
     });
