@@ -27,6 +27,7 @@ export const OTC_PROJECT_ID_PATTERN = /^[0-9a-f]{32}$/;
 /** The strict schema of one provider's envelope; unknown fields are errors, not ignored. */
 export const envelopeSchema = (provider: ProviderDefinition, config: Config) => {
   const regions = provider.regions(config);
+  const secretRoot = `${config.secretPrefix}/${provider.id}/`;
   const shape = {
     provider: z.literal(provider.id, { error: `must be "${provider.id}" for this handler` }).optional(),
     region: z.enum(regions, { error: `must be one of ${regions.join(', ')}` }),
@@ -40,8 +41,9 @@ export const envelopeSchema = (provider: ProviderDefinition, config: Config) => 
     secretId: z
       .string({ error: 'must be a string' })
       .regex(SECRET_NAME_PATTERN, { error: 'must be a Secrets Manager secret name' })
-      .refine((name) => name.startsWith(`${config.secretPrefix}/`) && !name.split('/').includes('..'), {
-        error: `must name a secret under "${config.secretPrefix}/"`,
+      // The handler's IAM role reaches only this provider's subtree of the secret prefix.
+      .refine((name) => name.startsWith(secretRoot) && !name.split('/').includes('..'), {
+        error: `must name a secret under "${secretRoot}"`,
       })
       .optional(),
     dryRun: z.boolean({ error: 'must be true or false' }).default(false),

@@ -78,52 +78,79 @@ describe('the packaged CloudFormation template', () => {
     expect(methods.every((m) => m.AuthorizationType === 'AWS_IAM')).toBe(true);
   });
 
-  it('grants only the credential prefix, the secret prefix and the lease table', () => {
-    const [, role] = resourcesOfType('AWS::IAM::Role')[0] ?? [];
-    const statements = role?.Properties.Policies.flatMap(
+  const sub = (path: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:${path}` });
+  const roleStatements = (logicalId: string) =>
+    template.Resources[logicalId]?.Properties.Policies.flatMap(
       (p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement,
-    ) as Array<{ Action: string[]; Resource: unknown[] }>;
-    const byService = (prefix: string) =>
-      statements.filter((s) => [s.Action].flat().some((action) => action.startsWith(prefix)));
-    expect(byService('ssm:')).toEqual([
-      {
-        Effect: 'Allow',
-        Action: ['ssm:GetParameters'],
-        Resource: [
-          {
-            'Fn::Sub':
-              'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/cluster-password-reset/ci/credentials/*',
-          },
-        ],
-      },
-    ]);
-    expect(byService('secretsmanager:')).toHaveLength(1);
-    expect(byService('secretsmanager:')[0]?.Resource).toEqual([
-      {
-        'Fn::Sub':
-          'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:cluster-password-reset/*',
-      },
-    ]);
-    expect(byService('secretsmanager:')[0]?.Action).not.toContain('secretsmanager:DeleteSecret');
-    expect(byService('dynamodb:')).toEqual([
-      {
-        Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-        Resource: [{ 'Fn::GetAtt': ['LeaseTable', 'Arn'] }],
-      },
-    ]);
-    const wildcard = statements.filter((s) => [s.Resource].flat().some((r) => r === '*'));
-    expect(wildcard).toEqual([]);
-    expect(byService('events:')).toEqual([
-      {
-        Effect: 'Allow',
-        Action: ['events:PutEvents'],
-        Resource: [
-          { 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default' },
-        ],
-      },
-    ]);
+    ) as Array<{ Action: string | string[]; Resource: unknown[]; Condition?: unknown }>;
+
+  it('runs each function under its own role, and no function under a shared one', () => {
+    const roles = Object.fromEntries(
+      resourcesOfType('AWS::Lambda::Function').map(([id, fn]) => [id, fn.Properties.Role['Fn::GetAtt']?.[0]]),
+    );
+    expect(roles).toEqual({
+      NcloudCdssResetCmakPasswordLambdaFunction: 'NcloudCdssResetRole',
+      OtcCssResetAdminPasswordLambdaFunction: 'OtcCssResetRole',
+    });
+    expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
   });
+
+  it.each([
+    ['NcloudCdssResetRole', 'ncloud', 'ncloud-cdss', 'ncloudCdssResetCmakPassword'],
+    ['OtcCssResetRole', 'otc', 'otc-css', 'otcCssResetAdminPassword'],
+  ])(
+    "%s grants its provider's prefixes, the lease table, the bus and the queue, and nothing else",
+    (roleId, folder, provider, fn) => {
+      const statements = roleStatements(roleId);
+      const actions = statements.flatMap((s) => [s.Action].flat()).sort();
+      expect(actions).toEqual(
+        [
+          'logs:CreateLogStream',
+          'logs:PutLogEvents',
+          'ssm:GetParameters',
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:CreateSecret',
+          'secretsmanager:TagResource',
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:UpdateSecretVersionStage',
+          'kms:Decrypt',
+          'kms:GenerateDataKey',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:DeleteItem',
+          'events:PutEvents',
+          'sqs:SendMessage',
+        ].sort(),
+      );
+      const resourcesOf = (action: string) =>
+        statements.find((s) => [s.Action].flat().includes(action))?.Resource;
+      expect(resourcesOf('logs:PutLogEvents')).toEqual([
+        sub(
+          `logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/cluster-password-reset-ci-${fn}:*`,
+        ),
+      ]);
+      expect(resourcesOf('ssm:GetParameters')).toEqual([
+        sub(
+          `ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/cluster-password-reset/ci/credentials/${folder}/*`,
+        ),
+      ]);
+      expect(resourcesOf('secretsmanager:PutSecretValue')).toEqual([
+        sub(`secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:cluster-password-reset/${provider}/*`),
+      ]);
+      expect(resourcesOf('dynamodb:PutItem')).toEqual([{ 'Fn::GetAtt': ['LeaseTable', 'Arn'] }]);
+      expect(resourcesOf('events:PutEvents')).toEqual([
+        sub('events:${AWS::Region}:${AWS::AccountId}:event-bus/default'),
+      ]);
+      expect(resourcesOf('sqs:SendMessage')).toEqual([{ 'Fn::GetAtt': ['FailedRequestsQueue', 'Arn'] }]);
+      // KMS only as used through SSM and Secrets Manager.
+      for (const statement of statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('kms:')))) {
+        expect(JSON.stringify(statement.Condition)).toContain('kms:ViaService');
+      }
+      // No statement names every resource.
+      expect(statements.filter((s) => [s.Resource].flat().some((r) => r === '*'))).toEqual([]);
+    },
+  );
 
   it('creates the lease table with a TTL on expiresAt', () => {
     const [, table] = resourcesOfType('AWS::DynamoDB::Table')[0] ?? [];

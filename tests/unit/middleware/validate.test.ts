@@ -44,11 +44,20 @@ describe('validate', () => {
     [{ account: '../other' }, 'account', 'must be 1-64 letters, digits, ".", "_" or "-"'],
     [{ dryRun: 'yes' }, 'dryRun', 'must be true or false'],
     [{ provider: 'otc-css' }, 'provider', 'must be "ncloud-cdss" for this handler'],
-    [{ secretId: 'other-prefix/x' }, 'secretId', 'must name a secret under "cluster-password-reset/"'],
+    [
+      { secretId: 'other-prefix/x' },
+      'secretId',
+      'must name a secret under "cluster-password-reset/ncloud-cdss/"',
+    ],
+    [
+      { secretId: 'cluster-password-reset/otc-css/x' },
+      'secretId',
+      'must name a secret under "cluster-password-reset/ncloud-cdss/"',
+    ],
     [
       { secretId: 'cluster-password-reset/../x' },
       'secretId',
-      'must name a secret under "cluster-password-reset/"',
+      'must name a secret under "cluster-password-reset/ncloud-cdss/"',
     ],
     [
       { idempotencyKey: 'has space' },
