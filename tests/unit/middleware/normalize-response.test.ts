@@ -66,27 +66,20 @@ describe('normalize-response', () => {
     expect(JSON.stringify(body)).not.toContain('secret detail');
   });
 
+  const succeedWith = async (mode: ValidatedEvent['mode'], result: unknown) => {
+    const request = { event: validated(mode), context: lambdaContext(), response: result, internal: {} };
+    await middleware.after?.(request as never);
+    return request.response;
+  };
+
   it('wraps a success as HTTP 200 JSON, or passes it through for other modes', async () => {
     const result = { ok: true, provider: 'ncloud-cdss', region: 'KR', clusterId: '1', dryRun: false };
-    const http = {
-      event: validated('http'),
-      context: lambdaContext(),
-      response: result as unknown,
-      internal: {},
-    };
-    await middleware.after?.(http as never);
-    expect(http.response).toEqual({
+    expect(await succeedWith('http', result)).toEqual({
       statusCode: 200,
       headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
       body: JSON.stringify(result),
     });
-    const direct = {
-      event: validated('direct'),
-      context: lambdaContext(),
-      response: result as unknown,
-      internal: {},
-    };
-    await middleware.after?.(direct as never);
-    expect(direct.response).toBe(result);
+    expect(await succeedWith('direct', result)).toBe(result);
+    expect(await succeedWith('eventbridge', result)).toBe(result);
   });
 });
