@@ -1,4 +1,13 @@
-// Everything the handlers read from the environment, in one place, with the defaults of DESIGN.md.
+import {
+  isNcloudResetApi,
+  isNcloudSite,
+  NCLOUD_RESET_APIS,
+  NCLOUD_SITES,
+  type NcloudResetApi,
+  type NcloudSite,
+} from './providers/ncloud/endpoints.ts';
+
+// Everything the handlers read from the environment, in one place, with the documented defaults.
 
 export interface Config {
   stage: string;
@@ -6,7 +15,11 @@ export interface Config {
   secretPrefix: string;
   lockTable: string;
   eventBusName: string;
+  /** Naver Cloud site (public, gov, fin): its host, unless overridden, and the regions it admits. */
+  ncloudCdssSite: NcloudSite;
   ncloudCdssEndpoint: string;
+  /** The CDSS reset API: resetMGMTPassword, or the retired resetCMAKPassword for accounts that still have it. */
+  ncloudCdssResetApi: NcloudResetApi;
   /** May hold `{region}`; the default is the public endpoint pattern. */
   otcCssEndpoint: string;
   /** True when OTC_CSS_ENDPOINT was set: regions without a published endpoint become usable. */
@@ -31,20 +44,42 @@ const positiveInt = (value: string | undefined, fallback: number, name: string):
 
 const trimSlash = (value: string): string => value.replace(/\/+$/, '');
 
-export const NCLOUD_CDSS_DEFAULT_ENDPOINT = 'https://clouddatastreamingservice.apigw.ntruss.com';
 export const OTC_CSS_DEFAULT_ENDPOINT = 'https://css.{region}.otc.t-systems.com';
 
 const nonEmpty = (value: string | undefined): string | undefined => (value === '' ? undefined : value);
 
+const oneOf = <T extends string>(
+  value: string | undefined,
+  fallback: T,
+  name: string,
+  allowed: readonly string[],
+  accepts: (value: string) => value is T,
+): T => {
+  const given = nonEmpty(value);
+  if (given === undefined) return fallback;
+  if (!accepts(given)) throw new Error(`${name} must be one of ${allowed.join(', ')}`);
+  return given;
+};
+
 export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const stage = env.STAGE ?? 'dev';
+  const ncloudSites = Object.keys(NCLOUD_SITES);
+  const ncloudCdssSite = oneOf(env.NCLOUD_CDSS_SITE, 'public', 'NCLOUD_CDSS_SITE', ncloudSites, isNcloudSite);
   return {
     stage,
     credentialsPrefix: trimSlash(env.CREDENTIALS_PREFIX ?? `/cluster-password-reset/${stage}/credentials`),
     secretPrefix: trimSlash(env.SECRET_PREFIX ?? 'cluster-password-reset'),
     lockTable: env.LOCK_TABLE ?? `cluster-password-reset-${stage}-leases`,
     eventBusName: env.EVENT_BUS_NAME ?? 'default',
-    ncloudCdssEndpoint: trimSlash(nonEmpty(env.NCLOUD_CDSS_ENDPOINT) ?? NCLOUD_CDSS_DEFAULT_ENDPOINT),
+    ncloudCdssSite,
+    ncloudCdssEndpoint: trimSlash(nonEmpty(env.NCLOUD_CDSS_ENDPOINT) ?? NCLOUD_SITES[ncloudCdssSite].host),
+    ncloudCdssResetApi: oneOf(
+      env.NCLOUD_CDSS_RESET_API,
+      'resetMGMTPassword',
+      'NCLOUD_CDSS_RESET_API',
+      NCLOUD_RESET_APIS,
+      isNcloudResetApi,
+    ),
     otcCssEndpoint: trimSlash(nonEmpty(env.OTC_CSS_ENDPOINT) ?? OTC_CSS_DEFAULT_ENDPOINT),
     // serverless.yml passes the public default explicitly: only another value is an override.
     otcCssEndpointOverridden: ![undefined, OTC_CSS_DEFAULT_ENDPOINT].includes(nonEmpty(env.OTC_CSS_ENDPOINT)),

@@ -2,13 +2,25 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { answerWithFault, delay, FaultQueue, parseJson, readBody, sendJson } from './http-util.ts';
 
-// A simulator of the Naver Cloud CDSS API as DESIGN.md and the seed describe it: signature v2
-// checked strictly (5 minutes of skew), region by URI prefix, the CMAK password rule, cluster
-// states, `result: null` and gateway errors on demand. Written apart from lib/ on purpose: a
-// shared signer would hide a signing bug from the tests.
+// A simulator of the Naver Cloud CDSS API as Naver's API reference describes it: signature v2
+// checked strictly (5 minutes of skew), region by URI prefix (the public and the government
+// site's prefixes), the manager password rule, cluster states, `result: null` and gateway errors
+// on demand. Written apart from lib/ on purpose: a shared signer would hide a signing bug from
+// the tests.
+//
+// The reset is `resetMGMTPassword`. Naver retired `resetCMAKPassword` (2026-09-17): the simulator
+// answers it as the gateway answers an API that no longer exists (404, errorCode 300), unless
+// `retiredResetAvailable` is set, for an account that still has it.
 
-const PREFIX_REGION: Record<string, string> = { 'api/v1': 'KR', 'api/sgn-v1': 'SGN', 'api/jpn-v1': 'JPN' };
-const ROUTE = /^\/(api\/(?:v1|sgn-v1|jpn-v1))\/cluster\/(resetCMAKPassword|getClusterInfoList)\/([0-9]+)$/;
+const PREFIX_REGION: Record<string, string> = {
+  'api/v1': 'KR',
+  'api/sgn-v1': 'SGN',
+  'api/jpn-v1': 'JPN',
+  'api/krs-v1': 'KRS',
+};
+const ROUTE =
+  /^\/(api\/(?:v1|sgn-v1|jpn-v1|krs-v1))\/cluster\/(resetMGMTPassword|resetCMAKPassword|getClusterInfoList)\/([0-9]+)$/;
+const RETIRED_RESET_API = 'resetCMAKPassword';
 const MAX_SKEW_MS = 5 * 60 * 1000;
 const ALLOWED_SPECIALS = '~!@#$%^*()-_=[]{};:,.<>?';
 
@@ -17,12 +29,16 @@ export interface NcloudCluster {
   serviceGroupInstanceNo: string;
   status: string;
   password: string;
+  /** The manager (CMAK) account, `kafkaManagerUserName` in the cluster info. */
+  managerUserName?: string;
   /** When a reset's `changing` state ends. */
   changingUntil?: number;
 }
 
 export interface NcloudCall {
   operation: string;
+  /** The API named in the path (resetMGMTPassword, resetCMAKPassword, getClusterInfoList). */
+  api?: string;
   region?: string;
   clusterId?: string;
   status: number;
@@ -54,6 +70,8 @@ export class NcloudCdssSimulator {
   readonly calls: NcloudCall[] = [];
   /** How long a cluster stays `changing` after a reset. */
   changingMs: number;
+  /** Whether the retired resetCMAKPassword still answers (an account that still has it). */
+  retiredResetAvailable = false;
 
   constructor(options: { changingMs?: number } = {}) {
     this.changingMs = options.changingMs ?? 300;
@@ -64,7 +82,7 @@ export class NcloudCdssSimulator {
   }
 
   addCluster(cluster: Omit<NcloudCluster, 'status'> & { status?: string }): NcloudCluster {
-    const full = { status: 'running', ...cluster };
+    const full = { status: 'running', managerUserName: 'kafkamanager', ...cluster };
     this.clusters.set(`${cluster.region}/${cluster.serviceGroupInstanceNo}`, full);
     return full;
   }
@@ -111,10 +129,18 @@ export class NcloudCdssSimulator {
       return;
     }
     const region = PREFIX_REGION[match[1] as string] as string;
-    const operation = match[2] === 'resetCMAKPassword' ? 'reset' : 'state';
+    const api = match[2] as string;
+    const operation = api === 'getClusterInfoList' ? 'state' : 'reset';
     const clusterId = match[3] as string;
     const body = await readBody(req);
-    const record = (status: number) => this.calls.push({ operation, region, clusterId, status });
+    const record = (status: number) => this.calls.push({ operation, api, region, clusterId, status });
+
+    if (api === RETIRED_RESET_API && !this.retiredResetAvailable) {
+      // The gateway no longer routes the retired API: its generic "not found" answer.
+      record(404);
+      gatewayError(res, 404, '300', 'Not Found Exception');
+      return;
+    }
 
     const authProblem = this.#authenticate(req);
     if (authProblem) {
@@ -139,7 +165,11 @@ export class NcloudCdssSimulator {
       sendJson(res, 200, {
         code: 0,
         message: 'SUCCESS',
-        result: { serviceGroupInstanceNo: Number(clusterId), status: cluster.status },
+        result: {
+          serviceGroupInstanceNo: Number(clusterId),
+          status: cluster.status,
+          kafkaManagerUserName: cluster.managerUserName,
+        },
         requestId: randomUUID(),
       });
       return;

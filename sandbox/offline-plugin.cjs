@@ -34,6 +34,8 @@ class SandboxOfflinePlugin {
       else environment[name] = value;
     }
     environment.STATE_POLL_INTERVAL_MS = '200';
+    // The simulated account keeps Naver's retired reset API only when the stack is configured for it.
+    this.sandbox.ncloud.retiredResetAvailable = environment.NCLOUD_CDSS_RESET_API === 'resetCMAKPassword';
     const stage = this.serverless.service.provider.stage;
     const httpPort = this.serverless.service.custom?.['serverless-offline']?.httpPort ?? 3000;
     this.log.notice(

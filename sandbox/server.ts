@@ -83,6 +83,10 @@ const control = async (
   }
   if (req.method === 'POST' && path === '/ncloud/clusters')
     return sendJson(res, 200, sandbox.ncloud.addCluster(body));
+  if (req.method === 'PUT' && path === '/ncloud/retired-reset-api') {
+    sandbox.ncloud.retiredResetAvailable = (body as { available?: unknown }).available === true;
+    return sendJson(res, 200, { available: sandbox.ncloud.retiredResetAvailable });
+  }
   if (req.method === 'POST' && path === '/ncloud/faults') {
     sandbox.ncloud.faults.add(body);
     return sendJson(res, 200, {});

@@ -19,6 +19,12 @@ export interface PreparedRequest {
   signedHeaders: string[];
 }
 
+/** What the state check learnt of the cluster, beside its being ready. */
+export interface ClusterFacts {
+  /** The account whose password is reset, where the provider names it. */
+  username?: string;
+}
+
 export interface ResetOutcome {
   providerRequestId?: string;
 }
@@ -29,7 +35,7 @@ export interface ResetOutcome {
  */
 export interface ProviderClient {
   /** Throws CLUSTER_STATE_CONFLICT / PRECONDITION_FAILED / CLUSTER_NOT_FOUND when a reset must not be sent. */
-  assertReady(): Promise<void>;
+  assertReady(): Promise<ClusterFacts>;
   /** Builds and signs the reset request without sending it. */
   prepareReset(password: string): PreparedRequest;
   reset(password: string): Promise<ResetOutcome>;

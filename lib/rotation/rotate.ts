@@ -125,6 +125,9 @@ const rotateStored = async <C>(
 ): Promise<SuccessResult> => {
   const { provider, envelope } = request;
   const target: Target = { provider: provider.id, region: envelope.region, clusterId: envelope.clusterId };
+  // The cluster is checked first: a request for a cluster that is unknown or busy leaves nothing
+  // behind, and the check names the account whose password this is.
+  const facts = await client.assertReady();
   let secret = await deps.secrets.ensure(secretName, target, versionIdFor(secretName, '(placeholder)'));
   const report: PasswordReport = { source, stored: true, secretArn: secret.arn, versionId };
   const stages = secret.versions.get(versionId);
@@ -139,6 +142,7 @@ const rotateStored = async <C>(
   if (stale !== undefined && stale !== versionId) {
     await rollForward(deps, client, secretName, secret, stale, request.deadline);
     secret = (await deps.secrets.describe(secretName)) ?? secret;
+    await client.assertReady();
   }
 
   let password: string;
@@ -157,6 +161,7 @@ const rotateStored = async <C>(
     password = envelope.password ?? generatePassword(provider.passwordPolicy);
     await deps.secrets.putPending(secretName, versionId, {
       password,
+      ...(facts.username === undefined ? {} : { username: facts.username }),
       provider: provider.id,
       region: envelope.region,
       clusterId: envelope.clusterId,
@@ -164,7 +169,6 @@ const rotateStored = async <C>(
     });
   }
 
-  await client.assertReady();
   const outcome = await client.reset(password);
   await deps.secrets.promote(secretName, versionId, versionWithStage(secret, AWSCURRENT));
   const clusterState = await client.awaitSettled(request.deadline);

@@ -17,6 +17,8 @@ export const AWSPENDING = 'AWSPENDING';
 /** The JSON value of one secret version. The placeholder first version has no password. */
 export interface StoredPassword {
   password?: string;
+  /** The account the password belongs to, where the provider names it. */
+  username?: string;
   provider: string;
   region: string;
   clusterId: string;

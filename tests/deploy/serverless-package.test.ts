@@ -56,6 +56,9 @@ describe('the packaged CloudFormation template', () => {
       CREDENTIALS_PREFIX: '/cluster-password-reset/ci/credentials',
       SECRET_PREFIX: 'cluster-password-reset',
       LOCK_TABLE: 'cluster-password-reset-ci-leases',
+      NCLOUD_CDSS_SITE: 'public',
+      NCLOUD_CDSS_RESET_API: 'resetMGMTPassword',
+      NCLOUD_CDSS_ENDPOINT: '',
     });
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventBridgeEvent, lambdaContext } from '../support/events.ts';
-import { leakedLines, report, useSuite } from './suite.ts';
+import { invokeInMode, leakedLines, type Mode, report, useSuite } from './suite.ts';
 
 // The same handlers reached the three ways DESIGN.md names: API Gateway, an EventBridge rule and
 // a Step Functions Task (a direct invocation with the envelope as payload). They answer the same
@@ -8,39 +8,13 @@ import { leakedLines, report, useSuite } from './suite.ts';
 
 const suite = useSuite();
 
-type Mode = 'http' | 'eventbridge' | 'direct';
-
 /** Invokes in a mode; answers the normalized result, or the thrown error's name and message. */
-const invoke = async (
-  providerId: string,
-  mode: Mode,
-  clusterId: string,
-  fields: Record<string, unknown> = {},
-) => {
+const invoke = (providerId: string, mode: Mode, clusterId: string, fields: Record<string, unknown> = {}) => {
   const harness = suite.harness(providerId);
-  const envelope = { provider: providerId, region: harness.region, clusterId, ...fields };
-  const handler = suite.handler(providerId);
-  if (mode === 'http') {
-    const {
-      provider: _,
-      region: __,
-      clusterId: ___,
-      idempotencyKey,
-      ...body
-    } = envelope as Record<string, unknown>;
-    const headers: Record<string, string> = idempotencyKey
-      ? { 'Idempotency-Key': String(idempotencyKey) }
-      : {};
-    const answer = (await handler(harness.httpEvent(clusterId, body, headers), lambdaContext())) as {
-      body: string;
-    };
-    return JSON.parse(answer.body);
-  }
-  try {
-    return await handler(mode === 'eventbridge' ? eventBridgeEvent(envelope) : envelope, lambdaContext());
-  } catch (error) {
-    return { thrown: (error as Error).name, message: (error as Error).message };
-  }
+  return invokeInMode(suite.handler(providerId), mode, {
+    envelope: { provider: providerId, region: harness.region, clusterId, ...fields },
+    httpEvent: (body, headers) => harness.httpEvent(clusterId, body, headers),
+  });
 };
 
 /** What may differ between two answers to the same request: ids, keys and times. */

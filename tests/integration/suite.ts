@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { type Sandbox, startSandbox } from '../../sandbox/server.ts';
+import { eventBridgeEvent, lambdaContext } from '../support/events.ts';
 import { recordText, trackSecret } from '../support/leak-scan.ts';
 import { CREDENTIALS_PREFIX, ncloudHarness, otcHarness, type ProviderHarness } from './harness.ts';
 
@@ -118,4 +119,36 @@ export const leakedLines = (suite: Suite): { lines: string[]; leaks: string[] } 
   const lines = suite.output.join('').split('\n').filter(Boolean);
   const leaks = [...suite.secretsUsed].filter((secret) => lines.some((line) => line.includes(secret)));
   return { lines, leaks };
+};
+
+export type Mode = 'http' | 'eventbridge' | 'direct';
+
+/**
+ * Invokes a handler as API Gateway, an EventBridge rule or a Step Functions Task would, with one
+ * envelope; answers the normalized result, or the thrown error's name and message.
+ */
+export const invokeInMode = async (
+  handler: Handler,
+  mode: Mode,
+  request: {
+    envelope: Record<string, unknown>;
+    /** The API Gateway event for a body and headers (region and cluster are in its path). */
+    httpEvent(body: Record<string, unknown>, headers: Record<string, string>): unknown;
+  },
+  // biome-ignore lint/suspicious/noExplicitAny: answers are inspected field by field by the tests
+): Promise<any> => {
+  if (mode === 'http') {
+    const { provider: _, region: __, clusterId: ___, idempotencyKey, ...body } = request.envelope;
+    const headers: Record<string, string> = idempotencyKey
+      ? { 'Idempotency-Key': String(idempotencyKey) }
+      : {};
+    const answer = (await handler(request.httpEvent(body, headers), lambdaContext())) as { body: string };
+    return JSON.parse(answer.body);
+  }
+  try {
+    const event = mode === 'eventbridge' ? eventBridgeEvent(request.envelope) : request.envelope;
+    return await handler(event, lambdaContext());
+  } catch (error) {
+    return { thrown: (error as Error).name, message: (error as Error).message };
+  }
 };

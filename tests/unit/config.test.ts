@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OTC_CSS_DEFAULT_ENDPOINT, readConfig } from '../../lib/config.ts';
+import { ncloudCdss } from '../../lib/providers/ncloud/index.ts';
 import { otcCss } from '../../lib/providers/otc/index.ts';
 
 describe('readConfig', () => {
@@ -9,7 +10,9 @@ describe('readConfig', () => {
       secretPrefix: 'cluster-password-reset',
       lockTable: 'cluster-password-reset-prod-leases',
       eventBusName: 'default',
+      ncloudCdssSite: 'public',
       ncloudCdssEndpoint: 'https://clouddatastreamingservice.apigw.ntruss.com',
+      ncloudCdssResetApi: 'resetMGMTPassword',
       otcCssEndpoint: 'https://css.{region}.otc.t-systems.com',
       otcCssEndpointOverridden: false,
       providerTimeoutMs: 10_000,
@@ -25,6 +28,46 @@ describe('readConfig', () => {
     const config = readConfig(value === undefined ? {} : { OTC_CSS_ENDPOINT: value });
     expect(config.otcCssEndpointOverridden).toBe(overridden);
     expect(otcCss.regions(config).includes('eu-ch2')).toBe(overridden);
+  });
+
+  it.each([
+    [{}, 'https://clouddatastreamingservice.apigw.ntruss.com', ['KR', 'SGN', 'JPN']],
+    [{ NCLOUD_CDSS_SITE: '' }, 'https://clouddatastreamingservice.apigw.ntruss.com', ['KR', 'SGN', 'JPN']],
+    [{ NCLOUD_CDSS_SITE: 'gov' }, 'https://clouddatastreamingservice.apigw.gov-ntruss.com', ['KR', 'KRS']],
+    [{ NCLOUD_CDSS_SITE: 'fin' }, 'https://fin-clouddatastreamingservice.apigw.fin-ntruss.com', ['KR']],
+    [
+      { NCLOUD_CDSS_SITE: 'gov', NCLOUD_CDSS_ENDPOINT: 'http://127.0.0.1:4510/' },
+      'http://127.0.0.1:4510',
+      ['KR', 'KRS'],
+    ],
+    [
+      { NCLOUD_CDSS_SITE: 'gov', NCLOUD_CDSS_ENDPOINT: '' },
+      'https://clouddatastreamingservice.apigw.gov-ntruss.com',
+      ['KR', 'KRS'],
+    ],
+  ])('Naver Cloud site from %j: endpoint %s, regions %j', (env, endpoint, regions) => {
+    const config = readConfig(env);
+    expect(config.ncloudCdssEndpoint).toBe(endpoint);
+    expect(ncloudCdss.regions(config)).toEqual(regions);
+  });
+
+  it('chooses the Naver reset API: resetMGMTPassword unless the retired one is asked for', () => {
+    expect(readConfig({}).ncloudCdssResetApi).toBe('resetMGMTPassword');
+    expect(readConfig({ NCLOUD_CDSS_RESET_API: '' }).ncloudCdssResetApi).toBe('resetMGMTPassword');
+    expect(readConfig({ NCLOUD_CDSS_RESET_API: 'resetCMAKPassword' }).ncloudCdssResetApi).toBe(
+      'resetCMAKPassword',
+    );
+  });
+
+  it.each([
+    [{ NCLOUD_CDSS_SITE: 'government' }, 'NCLOUD_CDSS_SITE must be one of public, gov, fin'],
+    [{ NCLOUD_CDSS_SITE: 'constructor' }, 'NCLOUD_CDSS_SITE must be one of public, gov, fin'],
+    [
+      { NCLOUD_CDSS_RESET_API: 'resetcmakpassword' },
+      'NCLOUD_CDSS_RESET_API must be one of resetMGMTPassword, resetCMAKPassword',
+    ],
+  ])('refuses %j at start', (env, message) => {
+    expect(() => readConfig(env)).toThrow(message);
   });
 
   it('refuses a timeout that is not a positive integer', () => {

@@ -1,8 +1,9 @@
 import { ResetError } from '../../errors.ts';
 import { type ProviderResponse, sendProviderRequest, sleep, timeoutWithin } from '../http.ts';
-import type { ClientOptions, ProviderClient } from '../types.ts';
-import { clusterInfoPath, type NcloudRegion, resetCmakPasswordPath } from './endpoints.ts';
-import { ncloudError, ncloudRequestId } from './errors.ts';
+import { field, providerErrorDetails } from '../response-fields.ts';
+import type { ClientOptions, ClusterFacts, ProviderClient } from '../types.ts';
+import { clusterInfoPath, resetPasswordPath } from './endpoints.ts';
+import { ncloudError, ncloudErrorCode, ncloudRequestId } from './errors.ts';
 import type { NcloudCredentials } from './index.ts';
 import { NCLOUD_SIGNED_HEADERS, ncloudAuthHeaders } from './signer.ts';
 
@@ -20,9 +21,10 @@ export const createNcloudClient = ({
   config,
   deadline,
 }: ClientOptions<NcloudCredentials>): ProviderClient => {
-  const region = target.region as NcloudRegion;
-  const resetPath = resetCmakPasswordPath(region, target.clusterId);
-  const statePath = clusterInfoPath(region, target.clusterId);
+  const site = config.ncloudCdssSite;
+  const resetApi = config.ncloudCdssResetApi;
+  const resetPath = resetPasswordPath(site, resetApi, target.region, target.clusterId);
+  const statePath = clusterInfoPath(site, target.region, target.clusterId);
 
   const signedRequest = (path: string, body: string) => {
     const headers = {
@@ -45,24 +47,31 @@ export const createNcloudClient = ({
       timeoutMs: timeoutWithin(config.providerTimeoutMs, deadline),
     });
 
-  const clusterStatus = async (): Promise<string> => {
+  // getClusterInfoList answers the cluster's `status` and the manager account's name.
+  // https://api.ncloud-docs.com/docs/en/analytics-clouddatastreamingservice-cluster-getclusterinfo
+  const clusterInfo = async (): Promise<{ status: string; username?: string }> => {
     const response = await send(statePath, '{}');
-    const status = (resultOf(response) as { status?: unknown } | undefined)?.status;
+    const result = resultOf(response);
+    const status = field(result, 'status');
     if (response.status !== 200 || typeof status !== 'string') {
       throw ncloudError(response, [credentials.secretKey]);
     }
-    return status.toLowerCase();
+    const username = field(result, 'kafkaManagerUserName');
+    return typeof username === 'string' && username !== ''
+      ? { status: status.toLowerCase(), username }
+      : { status: status.toLowerCase() };
   };
 
   return {
-    async assertReady() {
-      const status = await clusterStatus();
+    async assertReady(): Promise<ClusterFacts> {
+      const { status, username } = await clusterInfo();
       if (status !== RUNNING) {
         throw new ResetError(
           'CLUSTER_STATE_CONFLICT',
           `The cluster is ${status}; its CMAK password can be reset only while it is running`,
         );
       }
+      return username === undefined ? {} : { username };
     },
 
     prepareReset(password) {
@@ -73,6 +82,15 @@ export const createNcloudClient = ({
     async reset(password) {
       const response = await send(resetPath, JSON.stringify({ kafkaManagerUserPassword: password }));
       // Success is HTTP 200 *and* result === true; `result: null` on HTTP 200 is a failure.
+      if (response.status === 404) {
+        // The cluster was found a moment ago, so a 404 here most likely means this account does
+        // not offer the configured reset API (Naver retired resetCMAKPassword).
+        throw new ResetError(
+          'PROVIDER_REJECTED',
+          `Naver Cloud answered HTTP 404 to ${resetApi}: the reset API is not available to this account (see NCLOUD_CDSS_RESET_API)`,
+          providerErrorDetails(response, ncloudErrorCode(response)),
+        );
+      }
       if (response.status !== 200 || resultOf(response) !== true) {
         throw ncloudError(response, [password, credentials.secretKey]);
       }
@@ -87,7 +105,7 @@ export const createNcloudClient = ({
       let status: string | undefined;
       while (Date.now() < until) {
         try {
-          status = await clusterStatus();
+          ({ status } = await clusterInfo());
         } catch {
           status = undefined;
         }

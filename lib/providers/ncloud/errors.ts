@@ -16,10 +16,13 @@ import {
 export const ncloudRequestId = (response: ProviderResponse): string | undefined =>
   asText(field(response.json, 'requestId')) ?? response.headers.get('x-ncp-trace-id') ?? undefined;
 
+export const ncloudErrorCode = (response: ProviderResponse): string | undefined =>
+  firstText(field(field(response.json, 'error'), 'errorCode'), field(response.json, 'code'));
+
 /** A failed answer (non-2xx, or 2xx without `result: true`) as a ResetError. */
 export const ncloudError = (response: ProviderResponse, secrets: ReadonlyArray<string>): ResetError => {
   const error = field(response.json, 'error');
-  const providerCode = firstText(field(error, 'errorCode'), field(response.json, 'code'));
+  const providerCode = ncloudErrorCode(response);
   const providerMessage = firstText(
     field(error, 'message'),
     field(response.json, 'message'),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ProviderDefinition } from '../types.ts';
 import { createNcloudClient } from './client.ts';
-import { NCLOUD_REGIONS } from './endpoints.ts';
+import { ncloudRegions } from './endpoints.ts';
 import { ncloudCmakPasswordPolicy } from './password-policy.ts';
 
 const ncloudCredentials = z.object({
@@ -11,12 +11,13 @@ const ncloudCredentials = z.object({
 
 export type NcloudCredentials = z.infer<typeof ncloudCredentials>;
 
-/** Naver Cloud Platform, Cloud Data Streaming Service: reset the CMAK account password. */
+/** Naver Cloud Platform, Cloud Data Streaming Service: reset the manager (CMAK) account password. */
 export const ncloudCdss: ProviderDefinition<NcloudCredentials> = {
   id: 'ncloud-cdss',
   operation: 'reset-cmak-password',
   credentialsFolder: 'ncloud',
-  regions: () => NCLOUD_REGIONS,
+  // Each site admits only its own regions (NCLOUD_CDSS_SITE).
+  regions: (config) => ncloudRegions(config.ncloudCdssSite),
   clusterId: z
     .string({ error: 'must be a string' })
     .regex(/^[1-9][0-9]{0,17}$/, { error: "must be the cluster's serviceGroupInstanceNo (digits only)" }),

@@ -123,6 +123,8 @@ export const createOtcClient = ({
           'The cluster is not in security mode (authorityEnable is off): it has no admin password to change',
         );
       }
+      // The reset API changes the password of the security-mode user `admin`, always.
+      return { username: 'admin' };
     },
 
     prepareReset(password) {

@@ -33,6 +33,7 @@ const fakeClient: ProviderClient = {
   assertReady: async () => {
     log.push('provider:assertReady');
     if (readyFails) throw readyFails;
+    return { username: 'cmak-admin' };
   },
   prepareReset: () => {
     log.push('provider:prepareReset');
@@ -106,14 +107,14 @@ describe('rotatePassword', () => {
     sm.on(UpdateSecretVersionStageCommand).callsFake(record('sm:updateStage'));
   });
 
-  it('stores the new password as AWSPENDING before it is sent, and promotes it only after', async () => {
+  it('checks the cluster, stores the new password as AWSPENDING before it is sent, and promotes it only after', async () => {
     existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'] });
     const result = await rotate();
     expect(log).toEqual([
       'ddb:GetItem',
       'ddb:acquireLease',
-      'sm:putPending',
       'provider:assertReady',
+      'sm:putPending',
       'provider:reset',
       'sm:updateStage',
       'sm:updateStage',
@@ -123,7 +124,14 @@ describe('rotatePassword', () => {
     ]);
     const pending = sm.commandCalls(PutSecretValueCommand)[0]?.args[0].input;
     expect(pending?.ClientRequestToken).toBe(versionIdFor(NAME, 'key-1'));
-    expect(JSON.parse(pending?.SecretString ?? '{}').password).toBe(sentPasswords[0]);
+    expect(JSON.parse(pending?.SecretString ?? '{}')).toEqual({
+      password: sentPasswords[0],
+      username: 'cmak-admin',
+      provider: 'ncloud-cdss',
+      region: 'KR',
+      clusterId: '1009123',
+      rotatedAt: expect.any(String),
+    });
     expect(sm.commandCalls(UpdateSecretVersionStageCommand)[0]?.args[0].input).toMatchObject({
       VersionStage: 'AWSCURRENT',
       MoveToVersionId: versionIdFor(NAME, 'key-1'),

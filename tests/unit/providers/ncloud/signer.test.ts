@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { resetPasswordPath } from '../../../../lib/providers/ncloud/endpoints.ts';
 import { ncloudAuthHeaders, signNcloudV2 } from '../../../../lib/providers/ncloud/signer.ts';
 
 describe('NCP API Gateway signature v2', () => {
-  it('reproduces the vector of DESIGN.md', () => {
+  it('reproduces the published vector (the retired resetCMAKPassword path)', () => {
     expect(
       signNcloudV2({
         method: 'POST',
@@ -12,6 +13,18 @@ describe('NCP API Gateway signature v2', () => {
         secretKey: 'SECRETEXAMPLE',
       }),
     ).toBe('YYqrHdivNWQvNfmS1jfegc2KhrK1uB+/1zTN0DMjJU4=');
+  });
+
+  it('signs the resetMGMTPassword path (pinned; cross-checked with `openssl dgst -sha256 -hmac`)', () => {
+    expect(
+      signNcloudV2({
+        method: 'POST',
+        requestUri: resetPasswordPath('public', 'resetMGMTPassword', 'KR', '1234567'),
+        timestamp: 1_700_000_000_000,
+        accessKey: 'AKIDEXAMPLE',
+        secretKey: 'SECRETEXAMPLE',
+      }),
+    ).toBe('PY+a/M3QXpTFd7MKgSdSYL8OjQRE4Kb6FGytaR2ctvc=');
   });
 
   it('signs the query string, the method and the timestamp', () => {
