@@ -29,6 +29,8 @@ export interface Config {
   statePollIntervalMs: number;
   /** Lease lifetime: longer than the function timeout, so a live holder never loses it. */
   leaseSeconds: number;
+  /** Secrets Manager id of the per-deployment key that binds supplied passwords to idempotency keys. */
+  fingerprintKeySecret?: string;
   /** Milliseconds kept back from the Lambda deadline to answer and release the lease. */
   deadlineReserveMs: number;
 }
@@ -65,7 +67,7 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const stage = env.STAGE ?? 'dev';
   const ncloudSites = Object.keys(NCLOUD_SITES);
   const ncloudCdssSite = oneOf(env.NCLOUD_CDSS_SITE, 'public', 'NCLOUD_CDSS_SITE', ncloudSites, isNcloudSite);
-  return {
+  const config: Config = {
     stage,
     credentialsPrefix: trimSlash(env.CREDENTIALS_PREFIX ?? `/cluster-password-reset/${stage}/credentials`),
     secretPrefix: trimSlash(env.SECRET_PREFIX ?? 'cluster-password-reset'),
@@ -87,5 +89,19 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     statePollIntervalMs: positiveInt(env.STATE_POLL_INTERVAL_MS, 5_000, 'STATE_POLL_INTERVAL_MS'),
     leaseSeconds: positiveInt(env.LEASE_SECONDS, 120, 'LEASE_SECONDS'),
     deadlineReserveMs: positiveInt(env.DEADLINE_RESERVE_MS, 2_000, 'DEADLINE_RESERVE_MS'),
+    ...(nonEmpty(env.FINGERPRINT_KEY_SECRET) === undefined
+      ? {}
+      : { fingerprintKeySecret: env.FINGERPRINT_KEY_SECRET as string }),
   };
+  // A live rotation must never outlast its lease: the lease must outlive the function's timeout.
+  const timeoutSeconds = env.FUNCTION_TIMEOUT_SECONDS;
+  if (timeoutSeconds !== undefined && timeoutSeconds !== '') {
+    const timeout = positiveInt(timeoutSeconds, 1, 'FUNCTION_TIMEOUT_SECONDS');
+    if (config.leaseSeconds <= timeout) {
+      throw new Error(
+        `LEASE_SECONDS (${config.leaseSeconds}) must exceed the function timeout (${timeout} s)`,
+      );
+    }
+  }
+  return config;
 };

@@ -1,3 +1,5 @@
+import type { ErrorReport } from './result.ts';
+
 // The error codes of DESIGN.md. Each error's `name` is the code in PascalCase: Lambda reports
 // `error.name` as the errorType, which is what Step Functions `Retry` and `Catch` match.
 
@@ -30,6 +32,8 @@ export interface ErrorDetails {
   fields?: FieldIssue[];
   /** Seconds the provider asked us to wait (Retry-After). */
   retryAfterSeconds?: number;
+  /** Answered again from a key's record: not a new attempt (no outcome event). */
+  replayed?: boolean;
   cause?: unknown;
 }
 
@@ -42,6 +46,7 @@ export class ResetError extends Error {
   readonly providerCode?: string;
   readonly fields?: FieldIssue[];
   readonly retryAfterSeconds?: number;
+  readonly replayed: boolean;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -54,8 +59,18 @@ export class ResetError extends Error {
     if (details.providerCode !== undefined) this.providerCode = details.providerCode;
     if (details.fields !== undefined) this.fields = details.fields;
     if (details.retryAfterSeconds !== undefined) this.retryAfterSeconds = details.retryAfterSeconds;
+    this.replayed = details.replayed ?? false;
   }
 }
+
+/** The error as the normalized result reports it (no cause, no stack). */
+export const errorReport = (error: ResetError): ErrorReport => {
+  const report: ErrorReport = { code: error.code, message: error.message, retryable: error.retryable };
+  if (error.providerStatus !== undefined) report.providerStatus = error.providerStatus;
+  if (error.providerCode !== undefined) report.providerCode = error.providerCode;
+  if (error.fields !== undefined) report.fields = error.fields;
+  return report;
+};
 
 export const isResetError = (error: unknown): error is ResetError => error instanceof ResetError;
 

@@ -13,6 +13,7 @@ import { publishOutcome } from './middleware/publish-outcome.ts';
 import { validate } from './middleware/validate.ts';
 import type { ProviderDefinition } from './providers/types.ts';
 import type { SuccessResult } from './result.ts';
+import { RequestFingerprints } from './rotation/fingerprint.ts';
 import { LeaseTable } from './rotation/lease-table.ts';
 import { rotatePassword } from './rotation/rotate.ts';
 import { SecretStore } from './rotation/secret-store.ts';
@@ -41,9 +42,10 @@ export const resetMiddleware = <C>(
 };
 
 /** The one provider call: rotate the cluster's password with the loaded credentials. */
-export const resetOperation =
-  <C>(provider: ProviderDefinition<C>, config: Config = readConfig()) =>
-  async (event: unknown, lambdaContext: Context): Promise<SuccessResult> => {
+export const resetOperation = <C>(provider: ProviderDefinition<C>, config: Config = readConfig()) => {
+  // One per execution environment: the fingerprint key is read once, when first needed.
+  const fingerprints = new RequestFingerprints(secretsManagerClient, config.fingerprintKeySecret);
+  return async (event: unknown, lambdaContext: Context): Promise<SuccessResult> => {
     const { envelope } = event as ValidatedEvent;
     const context = lambdaContext as Context & CredentialsContext;
     // A key is always assigned, and answered, so that a caller can retry and converge.
@@ -53,6 +55,7 @@ export const resetOperation =
       {
         secrets: new SecretStore(secretsManagerClient),
         leases: new LeaseTable(dynamoDbClient, config.lockTable, config.leaseSeconds),
+        fingerprints,
         config,
       },
       {
@@ -61,6 +64,8 @@ export const resetOperation =
         credentials: context.providerCredentials as C,
         requestId: context.awsRequestId,
         deadline: Date.now() + context.getRemainingTimeInMillis() - config.deadlineReserveMs,
+        invocationDeadline: Date.now() + context.getRemainingTimeInMillis(),
       },
     );
   };
+};

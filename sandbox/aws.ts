@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { OnFailureRecord } from './async-invocation.ts';
 import { answerWithFault, delay, FaultQueue, parseJson, readBody, sendJson } from './http-util.ts';
 
 // The subset of SSM Parameter Store, Secrets Manager and EventBridge that the handlers call,
@@ -7,8 +8,8 @@ import { answerWithFault, delay, FaultQueue, parseJson, readBody, sendJson } fro
 // secret's first version is AWSCURRENT, a staging label sits on one version at a time, moving
 // AWSCURRENT leaves AWSPREVIOUS on the old version, PutSecretValue is idempotent per token.
 
-const REGION = 'eu-central-1';
-const ACCOUNT = '000000000000';
+export const REGION = 'eu-central-1';
+export const ACCOUNT = '000000000000';
 
 class AwsError extends Error {
   readonly type: string;
@@ -66,6 +67,8 @@ export class AwsSubsetSimulator {
   /** Faults by X-Amz-Target (e.g. "secretsmanager.PutSecretValue"). */
   readonly faults = new FaultQueue();
   readonly eventListeners: EventListener[] = [];
+  /** The stack's dead-letter queue: onFailure records of asynchronous invocations. */
+  readonly deadLetters: OnFailureRecord[] = [];
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = String(req.headers['x-amz-target'] ?? '');

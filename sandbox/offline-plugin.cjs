@@ -44,12 +44,17 @@ class SandboxOfflinePlugin {
   }
 
   // Deliver events put on the sandbox bus to every function whose eventBridge rule matches, as
-  // EventBridge does: an asynchronous invocation through serverless-offline's Lambda API.
+  // EventBridge and Lambda's asynchronous invocation do: retries and the onFailure destination as
+  // configured per function, with local delays (SANDBOX_ASYNC_RETRY_DELAY_MS). PutEvents answers
+  // without waiting for any of it.
   async routeEvents() {
     const { matchesPattern } = await import('./event-pattern.ts');
     const { offlineLambdaInvoke } = await import('./lambda-invoke.ts');
+    const { asyncInvoker } = await import('./async-invocation.ts');
     const { service } = this.serverless;
     const lambdaPort = service.custom?.['serverless-offline']?.lambdaPort ?? 3002;
+    const retryDelayMs = Number(process.env.SANDBOX_ASYNC_RETRY_DELAY_MS ?? 200);
+    const deadLetters = this.sandbox.aws.deadLetters;
     const rules = [];
     for (const [name, fn] of Object.entries(service.functions ?? {})) {
       for (const event of fn.events ?? []) {
@@ -57,15 +62,23 @@ class SandboxOfflinePlugin {
         const functionName = `${service.service}-${service.provider.stage}-${name}`;
         rules.push({
           pattern: event.eventBridge.pattern,
-          invoke: offlineLambdaInvoke(`http://127.0.0.1:${lambdaPort}`, functionName, 'Event'),
+          deliver: asyncInvoker({
+            functionName,
+            // RequestResponse: a function error comes back as an answer, where an Event invoke's
+            // rejection would go uncaught in serverless-offline.
+            invoke: offlineLambdaInvoke(`http://127.0.0.1:${lambdaPort}`, functionName),
+            // The sandbox has one queue, standing in for whichever onFailure destination is configured.
+            onFailure: fn.destinations?.onFailure ? (record) => deadLetters.push(record) : undefined,
+            maximumRetryAttempts: fn.maximumRetryAttempts,
+            maximumEventAgeSeconds: fn.maximumEventAge,
+            retryDelayMs,
+            log: (line) => this.log.warning(line),
+          }),
         });
       }
     }
     this.sandbox.aws.eventListeners.push((event) => {
-      for (const rule of rules) {
-        if (matchesPattern(rule.pattern, event))
-          rule.invoke(event).catch((error) => this.log.error(String(error)));
-      }
+      for (const rule of rules) if (matchesPattern(rule.pattern, event)) void rule.deliver(event);
     });
   }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
@@ -120,6 +121,7 @@ const control = async (
     }));
     return sendJson(res, 200, events);
   }
+  if (req.method === 'GET' && path === '/dead-letters') return sendJson(res, 200, sandbox.aws.deadLetters);
   if (req.method === 'GET' && path === '/calls') {
     return sendJson(res, 200, {
       ncloud: sandbox.ncloud.calls,
@@ -184,6 +186,8 @@ const faultyProxy = (faults: FaultQueue, target: () => string) =>
     });
   });
 
+const FINGERPRINT_KEY_SECRET = 'cluster-password-reset/local/fingerprint-key';
+
 export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbox> => {
   const host = options.host ?? '127.0.0.1';
   const lockTable = options.lockTable ?? 'cluster-password-reset-local-leases';
@@ -213,6 +217,8 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
   };
   dynaliteUrl = await listen(dynaliteServer, 0, host);
   await createLockTable(urls.dynamodb, lockTable);
+  // What the stack creates per deployment: the key that binds supplied passwords to idempotency keys.
+  aws.createSecret({ Name: FINGERPRINT_KEY_SECRET, SecretString: randomBytes(32).toString('hex') });
 
   return {
     urls,
@@ -228,6 +234,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
       // `{region}` in the path lets the simulator tell regions apart, as separate hosts would.
       OTC_CSS_ENDPOINT: `${urls.otc}/{region}`,
       LOCK_TABLE: lockTable,
+      FINGERPRINT_KEY_SECRET,
     },
     ncloud,
     otc,
@@ -246,6 +253,8 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
       }
       for (const secret of aws.secrets.values())
         for (const version of secret.versions.values()) fromJson(version.value);
+      for (const version of aws.secrets.get(FINGERPRINT_KEY_SECRET)?.versions.values() ?? [])
+        values.push(version.value);
       for (const cluster of ncloud.clusters.values()) values.push(cluster.password);
       for (const cluster of otc.clusters.values()) values.push(cluster.password);
       values.push(...ncloud.keys.values(), ...otc.keys.values());

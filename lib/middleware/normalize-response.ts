@@ -1,9 +1,10 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { isResetError, ResetError } from '../errors.ts';
+import { errorReport, isResetError, ResetError } from '../errors.ts';
 import { logger } from '../logger.ts';
 import type { ProviderId } from '../providers/types.ts';
-import type { ErrorReport, FailureResult, NormalizedResult } from '../result.ts';
+import type { FailureResult, NormalizedResult } from '../result.ts';
+import { isReplay } from '../rotation/rotate.ts';
 import { envelopeOf, modeOf } from './invocation.ts';
 
 export interface NormalizeResponseOptions {
@@ -14,23 +15,22 @@ export interface NormalizeResponseOptions {
 /** Where the normalized result is left for the middlewares that run after this one. */
 const OUTCOME = 'normalizedResult';
 
+/** Set when the answer is not a new attempt: a replay from a key's record, or a lease refusal. */
+const NOT_AN_ATTEMPT = 'notAnAttempt';
+
 /** The normalized result of this invocation, once normalize-response has built it. */
 export const outcomeOf = (request: { internal: object }): NormalizedResult | undefined =>
   (request.internal as Record<string, unknown>)[OUTCOME] as NormalizedResult | undefined;
+
+/** Whether this invocation really attempted a rotation (so that its outcome is news). */
+export const wasAttempt = (request: { internal: object }): boolean =>
+  (request.internal as Record<string, unknown>)[NOT_AN_ATTEMPT] !== true;
 
 const httpResponse = (result: NormalizedResult, statusCode: number) => ({
   statusCode,
   headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
   body: JSON.stringify(result),
 });
-
-const errorReport = (error: ResetError): ErrorReport => {
-  const report: ErrorReport = { code: error.code, message: error.message, retryable: error.retryable };
-  if (error.providerStatus !== undefined) report.providerStatus = error.providerStatus;
-  if (error.providerCode !== undefined) report.providerCode = error.providerCode;
-  if (error.fields !== undefined) report.fields = error.fields;
-  return report;
-};
 
 /** What Step Functions and async callers receive: an error named after the code, no stack. */
 const namedError = (error: ResetError): Error => {
@@ -51,6 +51,7 @@ export const normalizeResponse = (
   after: (request) => {
     const result = request.response as NormalizedResult;
     (request.internal as Record<string, unknown>)[OUTCOME] = result;
+    if (isReplay(result)) (request.internal as Record<string, unknown>)[NOT_AN_ATTEMPT] = true;
     logger.info('password reset finished', {
       ok: true,
       region: result.region,
@@ -89,6 +90,8 @@ export const normalizeResponse = (
       if (envelope.idempotencyKey !== undefined) result.idempotencyKey = envelope.idempotencyKey;
     }
     (request.internal as Record<string, unknown>)[OUTCOME] = result;
+    if (error.replayed || error.code === 'ROTATION_IN_PROGRESS')
+      (request.internal as Record<string, unknown>)[NOT_AN_ATTEMPT] = true;
     logger.warn('password reset failed', {
       code: error.code,
       region: result.region,

@@ -3,7 +3,7 @@ import type { MiddlewareObj } from '@middy/core';
 import { logger } from '../logger.ts';
 import type { NormalizedResult } from '../result.ts';
 import { REQUEST_SOURCE } from './normalize-event.ts';
-import { outcomeOf } from './normalize-response.ts';
+import { outcomeOf, wasAttempt } from './normalize-response.ts';
 
 export const SUCCEEDED_DETAIL_TYPE = 'Cluster Password Reset Succeeded';
 export const FAILED_DETAIL_TYPE = 'Cluster Password Reset Failed';
@@ -15,8 +15,8 @@ export interface PublishOutcomeOptions {
 
 /**
  * Puts "Cluster Password Reset Succeeded/Failed" on the bus after every real attempt, with the
- * normalized result (which never holds a password) as detail. Dry runs and requests refused
- * before validation are not attempts. A failure to publish is logged and changes nothing: the
+ * normalized result (which never holds a password) as detail. Dry runs, requests refused by
+ * validation, ROTATION_IN_PROGRESS refusals and replays from a key's record are not attempts. A failure to publish is logged and changes nothing: the
  * password was reset (or not) either way.
  */
 export const publishOutcome = (options: PublishOutcomeOptions): MiddlewareObj => {
@@ -44,8 +44,7 @@ export const publishOutcome = (options: PublishOutcomeOptions): MiddlewareObj =>
       });
     }
   };
-  return {
-    after: (request) => publish(outcomeOf(request)),
-    onError: (request) => publish(outcomeOf(request)),
-  };
+  const publishAttempt = (request: { internal: object }) =>
+    wasAttempt(request) ? publish(outcomeOf(request)) : Promise.resolve();
+  return { after: publishAttempt, onError: publishAttempt };
 };

@@ -1,4 +1,5 @@
 import type { ErrorCode, ErrorDetails } from '../errors.ts';
+import { containsSecret, foreignText } from '../redact.ts';
 import { type ProviderResponse, retryAfterSeconds } from './http.ts';
 
 // Provider error bodies are foreign input: any field may be missing, nested differently, a number
@@ -25,6 +26,34 @@ export const firstText = (...candidates: unknown[]): string | undefined => {
 /** The body itself when it is not JSON (a gateway's text/plain or HTML page), else undefined. */
 export const plainTextBody = (response: ProviderResponse): string | undefined =>
   response.json === undefined ? response.text.trim() || undefined : undefined;
+
+// A provider's code is echoed to callers as `providerCode` and may pick an error mapping: only a
+// short token that holds no secret is worth that; anything else is the provider echoing input.
+const PROVIDER_CODE = /^[A-Za-z0-9._:-]{1,40}$/;
+
+/** The provider's code when it is a plain token that holds no secret, else undefined. */
+export const providerCodeText = (
+  code: string | undefined,
+  secrets: ReadonlyArray<string | undefined>,
+): string | undefined =>
+  code !== undefined && PROVIDER_CODE.test(code) && !containsSecret(code, secrets) ? code : undefined;
+
+/**
+ * Our summary, with the provider's message after it when it holds no secret in any form. Where
+ * the provider's text is doubtful its code and status are kept (in the details) and its text is
+ * dropped whole: cutting out what we recognise would keep what we do not.
+ */
+export const withProviderMessage = (
+  summary: string,
+  providerMessage: string | undefined,
+  secrets: ReadonlyArray<string | undefined>,
+): string => {
+  if (providerMessage === undefined) return summary;
+  const text = foreignText(providerMessage, secrets);
+  return text === undefined
+    ? `${summary} (the provider's message was withheld: it echoed request data)`
+    : `${summary}: ${text}`;
+};
 
 /** What an HTTP status means when the provider's own code does not say more. */
 export const codeForHttpStatus = (status: number): ErrorCode => {

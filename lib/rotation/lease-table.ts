@@ -1,17 +1,23 @@
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { ResetError } from '../errors.ts';
+import { type ErrorCode, ResetError, validationFailed } from '../errors.ts';
+import type { ErrorReport } from '../result.ts';
 
-// One DynamoDB table holds the per-cluster leases and the records of completed rotations (so a
-// retry after completion answers the same result without a second reset). Items expire through
-// the table's TTL attribute `expiresAt`; reads compare it too, since TTL deletion lags.
+// One DynamoDB table holds what the rotation must remember across invocations and processes:
+//   lease#…    one per cluster: who may rotate it now (owner = the rotation's version id);
+//   key#…      one per idempotency key: the request it is bound to, and how it ended;
+//   version#…  one per pending version: whether the provider applied it or it was discarded.
+// Items expire through the table's TTL attribute `expiresAt`; reads compare it too, since TTL
+// deletion lags.
 
-const RESULT_RETENTION_SECONDS = 7 * 24 * 3600;
+const RECORD_RETENTION_SECONDS = 7 * 24 * 3600;
 
 const epochSeconds = (now: number): number => Math.floor(now / 1000);
 
@@ -21,6 +27,23 @@ const leaseStoreFailed = (operation: string, error: unknown): ResetError =>
     `DynamoDB ${operation} on the lease table failed (${error instanceof Error ? error.name : 'unknown error'})`,
     { cause: error },
   );
+
+export type LeaseEntry = 'acquired' | 'reentered';
+
+/** What an idempotency key is bound to, and how its request ended. */
+export interface KeyRecord {
+  fingerprint: string;
+  state: 'started' | 'completed' | 'failed';
+  /** The normalized result (completed) or the error report (failed). */
+  outcome?: unknown;
+}
+
+/** What became of a pending version: applied by the provider, or discarded after a refusal. */
+export interface VersionRecord {
+  state: 'applied' | 'discarded';
+  /** For a discarded version: the refusal, and whether the same key may try again. */
+  error?: ErrorReport;
+}
 
 export class LeaseTable {
   readonly #client: DynamoDBClient;
@@ -33,21 +56,47 @@ export class LeaseTable {
     this.#leaseSeconds = leaseSeconds;
   }
 
-  /** Takes the lease, or throws ROTATION_IN_PROGRESS while another holder's lease is unexpired. */
-  async acquire(key: string, owner: string, now = Date.now()): Promise<void> {
+  /**
+   * Takes the cluster's lease for a rotation (`owner`, its version id) run by one invocation
+   * (`holder`, alive until `holderDeadline`, epoch ms). The same rotation re-enters a lease its
+   * earlier invocation left behind once that invocation's deadline has passed (it was killed or
+   * timed out), and the same invocation re-enters its own (the SDK's retry of a write that was
+   * applied). Anyone else gets ROTATION_IN_PROGRESS until the lease expires.
+   */
+  async acquire(
+    key: string,
+    lease: { owner: string; holder: string; holderDeadline: number },
+    now = Date.now(),
+  ): Promise<LeaseEntry> {
     try {
-      await this.#client.send(
+      const answer = await this.#client.send(
         new PutItemCommand({
           TableName: this.#tableName,
           Item: {
             pk: { S: key },
-            owner: { S: owner },
+            owner: { S: lease.owner },
+            holder: { S: lease.holder },
+            holderDeadline: { N: String(lease.holderDeadline) },
             expiresAt: { N: String(epochSeconds(now) + this.#leaseSeconds) },
           },
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
-          ExpressionAttributeValues: { ':now': { N: String(epochSeconds(now)) } },
+          ConditionExpression:
+            'attribute_not_exists(pk) OR expiresAt < :now OR (#owner = :owner AND (holder = :holder OR holderDeadline < :nowMs))',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: {
+            ':now': { N: String(epochSeconds(now)) },
+            ':nowMs': { N: String(now) },
+            ':owner': { S: lease.owner },
+            ':holder': { S: lease.holder },
+          },
+          ReturnValues: 'ALL_OLD',
         }),
       );
+      const old = answer.Attributes;
+      const held =
+        old?.owner?.S === lease.owner &&
+        old.holder?.S !== lease.holder &&
+        Number(old.expiresAt?.N ?? 0) >= epochSeconds(now);
+      return held ? 'reentered' : 'acquired';
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         throw new ResetError(
@@ -59,16 +108,16 @@ export class LeaseTable {
     }
   }
 
-  /** Releases the lease if we still hold it; a lease taken over after expiry is left alone. */
-  async release(key: string, owner: string): Promise<void> {
+  /** Releases the lease if this invocation still holds it; a lease re-entered or taken over is left alone. */
+  async release(key: string, lease: { owner: string; holder: string }): Promise<void> {
     try {
       await this.#client.send(
         new DeleteItemCommand({
           TableName: this.#tableName,
           Key: { pk: { S: key } },
-          ConditionExpression: '#owner = :owner',
+          ConditionExpression: '#owner = :owner AND holder = :holder',
           ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': { S: owner } },
+          ExpressionAttributeValues: { ':owner': { S: lease.owner }, ':holder': { S: lease.holder } },
         }),
       );
     } catch (error) {
@@ -77,33 +126,150 @@ export class LeaseTable {
     }
   }
 
-  async findResult<T>(key: string, now = Date.now()): Promise<T | undefined> {
+  /**
+   * Keeps the lease until it expires, but lets the same rotation re-enter it at once: called when
+   * an invocation ends after an unknown outcome (a killed one cannot, and its retry waits for its
+   * deadline instead).
+   */
+  async handOver(key: string, lease: { owner: string; holder: string }): Promise<void> {
     try {
-      const answer = await this.#client.send(
-        new GetItemCommand({ TableName: this.#tableName, Key: { pk: { S: key } }, ConsistentRead: true }),
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#tableName,
+          Key: { pk: { S: key } },
+          UpdateExpression: 'SET holderDeadline = :ended',
+          ConditionExpression: '#owner = :owner AND holder = :holder',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: {
+            ':ended': { N: '0' },
+            ':owner': { S: lease.owner },
+            ':holder': { S: lease.holder },
+          },
+        }),
       );
-      const item = answer.Item;
-      if (!item?.result?.S || Number(item.expiresAt?.N ?? 0) < epochSeconds(now)) return undefined;
-      return JSON.parse(item.result.S) as T;
     } catch (error) {
-      throw leaseStoreFailed('GetItem', error);
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw leaseStoreFailed('UpdateItem', error);
     }
   }
 
-  async recordResult(key: string, result: unknown, now = Date.now()): Promise<void> {
+  /**
+   * Binds an idempotency key to a request's fingerprint before anything is sent, or answers the
+   * record of the request it is already bound to. A different request under the same key is
+   * VALIDATION_FAILED, before and after completion.
+   */
+  async bindKey(key: string, fingerprint: string, now = Date.now()): Promise<KeyRecord> {
+    const existing = await this.#keyRecord(key, now);
+    if (existing) return sameRequest(existing, fingerprint);
     try {
-      await this.#client.send(
-        new PutItemCommand({
-          TableName: this.#tableName,
-          Item: {
-            pk: { S: key },
-            result: { S: JSON.stringify(result) },
-            expiresAt: { N: String(epochSeconds(now) + RESULT_RETENTION_SECONDS) },
-          },
-        }),
+      await this.#put(key, { fingerprint: { S: fingerprint }, state: { S: 'started' } }, now, true);
+      return { fingerprint, state: 'started' };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw leaseStoreFailed('PutItem', error);
+      // Bound by a concurrent request between our read and write: compare with theirs.
+      const raced = await this.#keyRecord(key, now);
+      if (!raced) throw leaseStoreFailed('PutItem', error);
+      return sameRequest(raced, fingerprint);
+    }
+  }
+
+  async finishKey(
+    key: string,
+    fingerprint: string,
+    state: 'completed' | 'failed',
+    outcome: unknown,
+    now = Date.now(),
+  ): Promise<void> {
+    try {
+      await this.#put(
+        key,
+        { fingerprint: { S: fingerprint }, state: { S: state }, outcome: { S: JSON.stringify(outcome) } },
+        now,
       );
     } catch (error) {
       throw leaseStoreFailed('PutItem', error);
     }
   }
+
+  async markVersion(key: string, record: VersionRecord, now = Date.now()): Promise<void> {
+    const item: Record<string, AttributeValue> = { state: { S: record.state } };
+    if (record.error) item.error = { S: JSON.stringify(record.error) };
+    try {
+      await this.#put(key, item, now);
+    } catch (error) {
+      throw leaseStoreFailed('PutItem', error);
+    }
+  }
+
+  async versionRecord(key: string, now = Date.now()): Promise<VersionRecord | undefined> {
+    const item = await this.#get(key, now);
+    const state = item?.state?.S;
+    if (state !== 'applied' && state !== 'discarded') return undefined;
+    return item?.error?.S ? { state, error: JSON.parse(item.error.S) as ErrorReport } : { state };
+  }
+
+  async #keyRecord(key: string, now: number): Promise<KeyRecord | undefined> {
+    const item = await this.#get(key, now);
+    const fingerprint = item?.fingerprint?.S;
+    const state = item?.state?.S;
+    if (fingerprint === undefined || (state !== 'started' && state !== 'completed' && state !== 'failed'))
+      return undefined;
+    return item?.outcome?.S
+      ? { fingerprint, state, outcome: JSON.parse(item.outcome.S) }
+      : { fingerprint, state };
+  }
+
+  async #get(key: string, now: number): Promise<Record<string, AttributeValue> | undefined> {
+    try {
+      const answer = await this.#client.send(
+        new GetItemCommand({ TableName: this.#tableName, Key: { pk: { S: key } }, ConsistentRead: true }),
+      );
+      const item = answer.Item;
+      if (!item || Number(item.expiresAt?.N ?? 0) < epochSeconds(now)) return undefined;
+      return item;
+    } catch (error) {
+      throw leaseStoreFailed('GetItem', error);
+    }
+  }
+
+  #put(key: string, item: Record<string, AttributeValue>, now: number, onlyIfAbsent = false) {
+    return this.#client.send(
+      new PutItemCommand({
+        TableName: this.#tableName,
+        Item: {
+          pk: { S: key },
+          ...item,
+          expiresAt: { N: String(epochSeconds(now) + RECORD_RETENTION_SECONDS) },
+        },
+        ...(onlyIfAbsent
+          ? {
+              ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+              ExpressionAttributeValues: { ':now': { N: String(epochSeconds(now)) } },
+            }
+          : {}),
+      }),
+    );
+  }
 }
+
+const sameRequest = (record: KeyRecord, fingerprint: string): KeyRecord => {
+  if (record.fingerprint !== fingerprint) {
+    throw validationFailed([
+      {
+        field: 'idempotencyKey',
+        rule: 'was already used for a different request (another target, account, secret, storePassword or password); use a new key',
+      },
+    ]);
+  }
+  return record;
+};
+
+/** A failure answered again from a key's record: the same code and message, marked as a replay. */
+export const replayedFailure = (report: ErrorReport): ResetError => {
+  const details = {
+    ...(report.providerStatus === undefined ? {} : { providerStatus: report.providerStatus }),
+    ...(report.providerCode === undefined ? {} : { providerCode: report.providerCode }),
+    ...(report.fields === undefined ? {} : { fields: report.fields }),
+  };
+  return new ResetError(report.code as ErrorCode, report.message, { ...details, replayed: true });
+};

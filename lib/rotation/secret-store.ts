@@ -27,9 +27,32 @@ export interface StoredPassword {
 
 export interface SecretState {
   arn: string;
-  /** versionId → staging labels */
+  /** versionId → staging labels (versions without a label are not listed) */
   versions: Map<string, string[]>;
+  tags: Record<string, string>;
 }
+
+export const MANAGED_BY = { Key: 'managed-by', Value: 'cluster-password-reset' } as const;
+
+/** The identity tags every secret the project writes carries, set when it is created. */
+export const identityTags = (target: Target): Record<string, string> => ({
+  [MANAGED_BY.Key]: MANAGED_BY.Value,
+  provider: target.provider,
+  region: target.region,
+  'cluster-id': target.clusterId,
+  ...(target.projectId === undefined ? {} : { 'project-id': target.projectId }),
+});
+
+/** Why a secret is not this cluster's, or undefined when its identity tags name the cluster. */
+export const identityMismatch = (state: SecretState, target: Target): string | undefined => {
+  const expected = identityTags(target);
+  if (state.tags[MANAGED_BY.Key] !== MANAGED_BY.Value)
+    return 'names a secret this project did not create (it has no identity tags)';
+  const differing = Object.keys(expected).filter((key) => state.tags[key] !== expected[key]);
+  return differing.length === 0
+    ? undefined
+    : `names the secret of another cluster (its ${differing.join(', ')} differ)`;
+};
 
 export const defaultSecretName = (prefix: string, target: Target): string =>
   `${prefix}/${target.provider}/${target.region}/${target.clusterId}`;
@@ -59,6 +82,7 @@ export class SecretStore {
       return {
         arn: answer.ARN ?? secretId,
         versions: new Map(Object.entries(answer.VersionIdsToStages ?? {})),
+        tags: Object.fromEntries((answer.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
       };
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return undefined;
@@ -67,13 +91,12 @@ export class SecretStore {
   }
 
   /**
-   * The secret, created if missing. Secrets Manager labels a secret's first version AWSCURRENT
+   * Creates the secret with its identity tags; one created meanwhile is used as it is (the caller
+   * checks its tags). Secrets Manager labels a secret's first version AWSCURRENT
    * whatever we ask, so a new secret starts with a placeholder that holds no password: AWSCURRENT
    * never holds a password the provider has not accepted.
    */
-  async ensure(name: string, target: Target, placeholderToken: string): Promise<SecretState> {
-    const existing = await this.describe(name);
-    if (existing) return existing;
+  async create(name: string, target: Target, placeholderToken: string): Promise<SecretState> {
     const placeholder: StoredPassword = {
       provider: target.provider,
       region: target.region,
@@ -86,12 +109,7 @@ export class SecretStore {
           Description: `Admin password of ${target.provider} cluster ${target.clusterId} in ${target.region}, kept by cluster-password-reset`,
           SecretString: JSON.stringify(placeholder),
           ClientRequestToken: placeholderToken,
-          Tags: [
-            { Key: 'managed-by', Value: 'cluster-password-reset' },
-            { Key: 'provider', Value: target.provider },
-            { Key: 'region', Value: target.region },
-            { Key: 'cluster-id', Value: target.clusterId },
-          ],
+          Tags: Object.entries(identityTags(target)).map(([Key, Value]) => ({ Key, Value })),
         }),
       );
     } catch (error) {
@@ -126,6 +144,42 @@ export class SecretStore {
       );
     } catch (error) {
       throw storeFailed('PutSecretValue', error);
+    }
+  }
+
+  /** Labels a version AWSPENDING again (a same-key retry after a retryable refusal). */
+  async relabelPending(
+    secretId: string,
+    versionId: string,
+    pendingVersionId: string | undefined,
+  ): Promise<void> {
+    await this.#stage('UpdateSecretVersionStage', {
+      SecretId: secretId,
+      VersionStage: AWSPENDING,
+      MoveToVersionId: versionId,
+      ...(pendingVersionId === undefined || pendingVersionId === versionId
+        ? {}
+        : { RemoveFromVersionId: pendingVersionId }),
+    });
+  }
+
+  /** Discards a pending version: the provider refused it, so it must never be sent again. */
+  async removePending(secretId: string, versionId: string): Promise<void> {
+    await this.#stage('UpdateSecretVersionStage', {
+      SecretId: secretId,
+      VersionStage: AWSPENDING,
+      RemoveFromVersionId: versionId,
+    });
+  }
+
+  async #stage(
+    operation: string,
+    input: ConstructorParameters<typeof UpdateSecretVersionStageCommand>[0],
+  ): Promise<void> {
+    try {
+      await this.#client.send(new UpdateSecretVersionStageCommand(input));
+    } catch (error) {
+      throw storeFailed(operation, error);
     }
   }
 

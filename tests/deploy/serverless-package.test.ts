@@ -115,12 +115,14 @@ describe('the packaged CloudFormation template', () => {
           'secretsmanager:CreateSecret',
           'secretsmanager:TagResource',
           'secretsmanager:GetSecretValue',
+          'secretsmanager:GetSecretValue',
           'secretsmanager:PutSecretValue',
           'secretsmanager:UpdateSecretVersionStage',
           'kms:Decrypt',
           'kms:GenerateDataKey',
           'dynamodb:GetItem',
           'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
           'dynamodb:DeleteItem',
           'events:PutEvents',
           'sqs:SendMessage',
@@ -142,6 +144,19 @@ describe('the packaged CloudFormation template', () => {
         sub(`secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:cluster-password-reset/${provider}/*`),
       ]);
       expect(resourcesOf('dynamodb:PutItem')).toEqual([{ 'Fn::GetAtt': ['LeaseTable', 'Arn'] }]);
+      // Secrets: the provider's subtree for the rotation, and the fingerprint key read only.
+      expect(
+        statements
+          .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
+          .map((s) => s.Resource),
+      ).toEqual([
+        [
+          sub(
+            `secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:cluster-password-reset/${provider}/*`,
+          ),
+        ],
+        [{ Ref: 'FingerprintKey' }],
+      ]);
       expect(resourcesOf('events:PutEvents')).toEqual([
         sub('events:${AWS::Region}:${AWS::AccountId}:event-bus/default'),
       ]);
@@ -154,6 +169,19 @@ describe('the packaged CloudFormation template', () => {
       expect(statements.filter((s) => [s.Resource].flat().some((r) => r === '*'))).toEqual([]);
     },
   );
+
+  it('makes the lease outlive the function, and creates the fingerprint key the functions are given', () => {
+    for (const [, fn] of resourcesOfType('AWS::Lambda::Function').filter(([id]) => !id.includes('Custom'))) {
+      const variables = fn.Properties.Environment.Variables;
+      expect(Number(variables.LEASE_SECONDS)).toBeGreaterThan(fn.Properties.Timeout);
+      expect(variables.FUNCTION_TIMEOUT_SECONDS).toBe(String(fn.Properties.Timeout));
+      expect(variables.FINGERPRINT_KEY_SECRET).toEqual({ Ref: 'FingerprintKey' });
+    }
+    expect(template.Resources.FingerprintKey).toMatchObject({
+      Type: 'AWS::SecretsManager::Secret',
+      Properties: { GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true } },
+    });
+  });
 
   it('creates the lease table with a TTL on expiresAt', () => {
     const [, table] = resourcesOfType('AWS::DynamoDB::Table')[0] ?? [];

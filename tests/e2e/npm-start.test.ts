@@ -148,3 +148,102 @@ it("runs the README's EventBridge and Step Functions commands as written", async
     },
   ]);
 }, 90_000);
+
+it('keeps running when EventBridge requests fail: two retries, then the dead-letter queue', async () => {
+  const readme = await readFile('README.md', 'utf8');
+  expect(readme).toContain('curl -s http://127.0.0.1:4566/_sandbox/dead-letters');
+  const aws = `http://127.0.0.1:${ports.aws}`;
+  const request = (detail: Record<string, string>) => ({
+    Source: 'cluster-password-reset',
+    DetailType: 'Cluster Password Reset Requested',
+    Detail: JSON.stringify(detail),
+  });
+  const putEvents = async (...entries: Array<ReturnType<typeof request>>): Promise<string[]> => {
+    const response = await fetch(`${aws}/`, {
+      method: 'POST',
+      headers: { 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({ Entries: entries }),
+    });
+    const text = await response.text();
+    recordText(text);
+    const answer = JSON.parse(text);
+    expect(answer.FailedEntryCount).toBe(0);
+    return answer.Entries.map((e: { EventId: string }) => e.EventId);
+  };
+  const unknownOtc = '00000000-0000-4000-8000-000000000000';
+  const expected: Record<string, { fn: string; errorType: string }> = {};
+  const [ncloudMissing, otcMissing] = await putEvents(
+    request({ provider: 'ncloud-cdss', region: 'KR', clusterId: '9999999' }),
+    request({ provider: 'otc-css', region: 'eu-de', clusterId: unknownOtc }),
+  );
+  const [invalid] = await putEvents(
+    request({ provider: 'otc-css', region: 'eu-de', clusterId: 'not-a-uuid' }),
+  );
+  expected[ncloudMissing as string] = { fn: 'ncloudCdssResetCmakPassword', errorType: 'ClusterNotFound' };
+  expected[otcMissing as string] = { fn: 'otcCssResetAdminPassword', errorType: 'ClusterNotFound' };
+  expected[invalid as string] = { fn: 'otcCssResetAdminPassword', errorType: 'ValidationFailed' };
+
+  // Three attempts with local retry delays each: bounded, well above what they need.
+  type DeadLetter = { requestPayload: { id: string }; [key: string]: unknown };
+  let records: DeadLetter[] = [];
+  const deadline = Date.now() + 45_000;
+  while (Date.now() < deadline) {
+    const all = (await sh(`curl -s ${aws}/_sandbox/dead-letters`)) as DeadLetter[];
+    records = all.filter((r) => r.requestPayload?.id in expected);
+    if (records.length === Object.keys(expected).length) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  expect(records.map((r) => r.requestPayload.id).sort()).toEqual(Object.keys(expected).sort());
+  for (const record of records) {
+    const { fn, errorType } = expected[record.requestPayload.id] as { fn: string; errorType: string };
+    expect(record).toEqual({
+      version: '1.0',
+      timestamp: expect.any(String),
+      requestContext: {
+        requestId: expect.any(String),
+        functionArn: `arn:aws:lambda:eu-central-1:000000000000:function:cluster-password-reset-local-${fn}:$LATEST`,
+        condition: 'RetriesExhausted',
+        approximateInvokeCount: 3,
+      },
+      requestPayload: expect.objectContaining({
+        id: record.requestPayload.id,
+        source: 'cluster-password-reset',
+        'detail-type': 'Cluster Password Reset Requested',
+      }),
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      responsePayload: { errorType, errorMessage: expect.any(String) },
+    });
+  }
+
+  // One log line per failed delivery, without the request.
+  const failures = logs.split('\n').filter((line) => line.includes('asynchronous invocation failed'));
+  expect(failures.length).toBeGreaterThanOrEqual(3);
+  for (const line of failures)
+    for (const id of ['9999999', unknownOtc, 'not-a-uuid']) expect(line).not.toContain(id);
+  expect(
+    failures.filter((line) => line.includes('ClusterNotFound') && line.includes('3 attempts')),
+  ).toHaveLength(2);
+  expect(
+    failures.filter((line) => line.includes('ValidationFailed') && line.includes('3 attempts')),
+  ).toHaveLength(1);
+
+  // Still up, and still answering the API.
+  expect(server.exitCode).toBeNull();
+  const answer = await fetch(
+    `http://127.0.0.1:${ports.http}/local/ncloud/cdss/${DEMO.ncloud.region}/clusters/${DEMO.ncloud.clusterId}/cmak-password`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'Idempotency-Key': 'after-dead-letters' },
+      body: '{}',
+    },
+  );
+  const text = await answer.text();
+  recordText(text);
+  expect(answer.status).toBe(200);
+  expect(JSON.parse(text)).toMatchObject({ ok: true, provider: 'ncloud-cdss' });
+  trackSecret(
+    (await sh(`curl -s ${aws}/_sandbox/ncloud/clusters/${DEMO.ncloud.region}/${DEMO.ncloud.clusterId}`))
+      .password,
+  );
+  expect(server.exitCode).toBeNull();
+}, 90_000);

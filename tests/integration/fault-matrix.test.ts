@@ -182,7 +182,10 @@ it.each([['ncloud-cdss'], ['otc-css']])(
     expect((await rotate(providerId, id, `a-${id}`)).name).toBe('ProviderUnavailable');
     const applied = harness.clusterPassword(id) as string;
     suite.secretsUsed.add(applied);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The outcome was unknown, so A's lease is kept: another key waits for it to expire.
+    expect((await rotate(providerId, id, `b-${id}`)).name).toBe('RotationInProgress');
+    // Leases expire at whole seconds: one of LEASE_SECONDS=1 has surely expired after two.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
     // The next rotation's own reset is refused: without the roll-forward, AWSCURRENT would keep
     // the baseline while the provider holds the earlier attempt's password.
     harness.addFault({

@@ -88,7 +88,7 @@ export const createNcloudClient = ({
         throw new ResetError(
           'PROVIDER_REJECTED',
           `Naver Cloud answered HTTP 404 to ${resetApi}: the reset API is not available to this account (see NCLOUD_CDSS_RESET_API)`,
-          providerErrorDetails(response, ncloudErrorCode(response)),
+          providerErrorDetails(response, ncloudErrorCode(response, [password, credentials.secretKey])),
         );
       }
       if (response.status !== 200 || resultOf(response) !== true) {

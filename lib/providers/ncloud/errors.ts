@@ -1,5 +1,4 @@
 import { ResetError } from '../../errors.ts';
-import { redactSecrets } from '../../redact.ts';
 import type { ProviderResponse } from '../http.ts';
 import {
   asText,
@@ -7,7 +6,9 @@ import {
   field,
   firstText,
   plainTextBody,
+  providerCodeText,
   providerErrorDetails,
+  withProviderMessage,
 } from '../response-fields.ts';
 
 // NCP answers errors as {"error":{"errorCode","message","details"}}, but errorCode may be a
@@ -16,13 +17,20 @@ import {
 export const ncloudRequestId = (response: ProviderResponse): string | undefined =>
   asText(field(response.json, 'requestId')) ?? response.headers.get('x-ncp-trace-id') ?? undefined;
 
-export const ncloudErrorCode = (response: ProviderResponse): string | undefined =>
-  firstText(field(field(response.json, 'error'), 'errorCode'), field(response.json, 'code'));
+/** The answer's errorCode, unless it is not a plain code or holds one of `secrets`. */
+export const ncloudErrorCode = (
+  response: ProviderResponse,
+  secrets: ReadonlyArray<string>,
+): string | undefined =>
+  providerCodeText(
+    firstText(field(field(response.json, 'error'), 'errorCode'), field(response.json, 'code')),
+    secrets,
+  );
 
-/** A failed answer (non-2xx, or 2xx without `result: true`) as a ResetError. */
+/** A failed answer (non-2xx, or 2xx without `result: true`) as a ResetError; `secrets` never show in it. */
 export const ncloudError = (response: ProviderResponse, secrets: ReadonlyArray<string>): ResetError => {
   const error = field(response.json, 'error');
-  const providerCode = ncloudErrorCode(response);
+  const providerCode = ncloudErrorCode(response, secrets);
   const providerMessage = firstText(
     field(error, 'message'),
     field(response.json, 'message'),
@@ -34,7 +42,7 @@ export const ncloudError = (response: ProviderResponse, secrets: ReadonlyArray<s
     : `Naver Cloud answered HTTP ${response.status}`;
   return new ResetError(
     ok2xx ? 'PROVIDER_REJECTED' : codeForHttpStatus(response.status),
-    providerMessage ? `${summary}: ${redactSecrets(providerMessage, secrets)}` : summary,
+    withProviderMessage(summary, providerMessage, secrets),
     providerErrorDetails(response, providerCode),
   );
 };

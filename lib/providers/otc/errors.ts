@@ -1,12 +1,13 @@
 import { type ErrorCode, ResetError } from '../../errors.ts';
-import { redactSecrets } from '../../redact.ts';
 import type { ProviderResponse } from '../http.ts';
 import {
   codeForHttpStatus,
   field,
   firstText,
   plainTextBody,
+  providerCodeText,
   providerErrorDetails,
+  withProviderMessage,
 } from '../response-fields.ts';
 
 // CSS answers errors as {"error_code":"CSS.xxxx","error_msg":"…"}; the API gateway in front of it
@@ -39,24 +40,20 @@ const codeFor = (status: number, providerCode: string | undefined): ErrorCode =>
 export const otcRequestId = (response: ProviderResponse): string | undefined =>
   response.headers.get('x-request-id') ?? undefined;
 
-/** A failed answer (anything but HTTP 200) as a ResetError; `secrets` are cut out of its message. */
+/** A failed answer (anything but HTTP 200) as a ResetError; `secrets` never show in it. */
 export const otcError = (response: ProviderResponse, secrets: ReadonlyArray<string>): ResetError => {
   const nested = field(response.json, 'error');
-  const code = firstText(
-    field(response.json, 'error_code'),
-    field(nested, 'code'),
-    field(response.json, 'code'),
+  const providerCode = providerCodeText(
+    firstText(field(response.json, 'error_code'), field(nested, 'code'), field(response.json, 'code')),
+    secrets,
   );
-  // Codes are echoed to the caller too; a provider that puts input in them must not leak it.
-  const providerCode = code === undefined ? undefined : redactSecrets(code, secrets);
   const providerMessage =
     firstText(field(response.json, 'error_msg'), field(nested, 'message'), field(response.json, 'message')) ??
     plainTextBody(response);
   const summary = `${OTC_PROVIDER_NAME} answered HTTP ${response.status}`;
-  const message = providerMessage ? `${summary}: ${redactSecrets(providerMessage, secrets)}` : summary;
   return new ResetError(
     codeFor(response.status, providerCode),
-    message,
+    withProviderMessage(summary, providerMessage, secrets),
     providerErrorDetails(response, providerCode),
   );
 };

@@ -4,6 +4,7 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -13,72 +14,196 @@ const ddb = mockClient(DynamoDBClient);
 const leases = new LeaseTable(new DynamoDBClient({ region: 'eu-central-1' }), 'leases', 120);
 const NOW = 1_795_000_000_000;
 const conditionFailed = () => new ConditionalCheckFailedException({ message: 'no', $metadata: {} });
+const LEASE = { owner: 'version-1', holder: 'request-1/nonce', holderDeadline: NOW + 29_000 };
+const unexpired = { N: String(NOW / 1000 + 60) };
 
-describe('LeaseTable', () => {
+describe('LeaseTable: the cluster lease', () => {
   beforeEach(() => ddb.reset());
 
-  it('takes the lease with a conditional write that only an expired lease lets through', async () => {
+  it('takes the lease with one conditional write: free, expired, or re-entered by its own rotation', async () => {
     ddb.on(PutItemCommand).resolves({});
-    await leases.acquire('lease#ncloud-cdss#KR#1', 'owner-1', NOW);
+    expect(await leases.acquire('lease#ncloud-cdss#KR#1', LEASE, NOW)).toBe('acquired');
     expect(ddb.commandCalls(PutItemCommand)[0]?.args[0].input).toEqual({
       TableName: 'leases',
-      Item: { pk: { S: 'lease#ncloud-cdss#KR#1' }, owner: { S: 'owner-1' }, expiresAt: { N: '1795000120' } },
-      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
-      ExpressionAttributeValues: { ':now': { N: '1795000000' } },
+      Item: {
+        pk: { S: 'lease#ncloud-cdss#KR#1' },
+        owner: { S: 'version-1' },
+        holder: { S: 'request-1/nonce' },
+        holderDeadline: { N: String(NOW + 29_000) },
+        expiresAt: { N: '1795000120' },
+      },
+      ConditionExpression:
+        'attribute_not_exists(pk) OR expiresAt < :now OR (#owner = :owner AND (holder = :holder OR holderDeadline < :nowMs))',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: {
+        ':now': { N: '1795000000' },
+        ':nowMs': { N: String(NOW) },
+        ':owner': { S: 'version-1' },
+        ':holder': { S: 'request-1/nonce' },
+      },
+      ReturnValues: 'ALL_OLD',
     });
   });
 
-  it('answers ROTATION_IN_PROGRESS while another holder has it', async () => {
+  it('tells a lease left by an earlier invocation of the same rotation (re-entered) from a fresh one', async () => {
+    ddb.on(PutItemCommand).resolves({
+      Attributes: { owner: { S: 'version-1' }, holder: { S: 'dead-request/nonce' }, expiresAt: unexpired },
+    });
+    expect(await leases.acquire('k', LEASE, NOW)).toBe('reentered');
+    // The SDK's retry of our own applied write is not a re-entry of someone else's attempt.
+    ddb.on(PutItemCommand).resolves({
+      Attributes: { owner: { S: 'version-1' }, holder: { S: 'request-1/nonce' }, expiresAt: unexpired },
+    });
+    expect(await leases.acquire('k', LEASE, NOW)).toBe('acquired');
+    // An expired lease of another rotation is simply taken.
+    ddb.on(PutItemCommand).resolves({
+      Attributes: { owner: { S: 'version-0' }, holder: { S: 'x' }, expiresAt: { N: '1' } },
+    });
+    expect(await leases.acquire('k', LEASE, NOW)).toBe('acquired');
+  });
+
+  it('answers ROTATION_IN_PROGRESS while another rotation, or a live invocation of this one, has it', async () => {
     ddb.on(PutItemCommand).rejects(conditionFailed());
-    await expect(leases.acquire('k', 'o', NOW)).rejects.toMatchObject({
+    await expect(leases.acquire('k', LEASE, NOW)).rejects.toMatchObject({
       code: 'ROTATION_IN_PROGRESS',
       retryable: true,
     });
   });
 
-  it('releases only its own lease', async () => {
+  it('releases only what this invocation holds', async () => {
     ddb.on(DeleteItemCommand).resolves({});
-    await leases.release('k', 'owner-1');
+    await leases.release('k', LEASE);
     expect(ddb.commandCalls(DeleteItemCommand)[0]?.args[0].input).toEqual({
       TableName: 'leases',
       Key: { pk: { S: 'k' } },
-      ConditionExpression: '#owner = :owner',
+      ConditionExpression: '#owner = :owner AND holder = :holder',
       ExpressionAttributeNames: { '#owner': 'owner' },
-      ExpressionAttributeValues: { ':owner': { S: 'owner-1' } },
+      ExpressionAttributeValues: { ':owner': { S: 'version-1' }, ':holder': { S: 'request-1/nonce' } },
     });
-  });
-
-  it('leaves alone a lease taken over by someone else after expiry', async () => {
     ddb.on(DeleteItemCommand).rejects(conditionFailed());
-    await expect(leases.release('k', 'owner-1')).resolves.toBeUndefined();
+    await expect(leases.release('k', LEASE)).resolves.toBeUndefined();
   });
 
-  it('records a result for a week and reads it back until it expires', async () => {
-    ddb.on(PutItemCommand).resolves({});
-    await leases.recordResult('result#x', { ok: true }, NOW);
-    const item = ddb.commandCalls(PutItemCommand)[0]?.args[0].input.Item;
-    expect(item).toEqual({
-      pk: { S: 'result#x' },
-      result: { S: '{"ok":true}' },
-      expiresAt: { N: String(1_795_000_000 + 7 * 24 * 3600) },
-    });
-    ddb.on(GetItemCommand).resolves({ Item: item });
-    expect(await leases.findResult('result#x', NOW)).toEqual({ ok: true });
-    expect(ddb.commandCalls(GetItemCommand)[0]?.args[0].input).toEqual({
+  it('hands a kept lease over to the same rotation: ends the holder, keeps the expiry', async () => {
+    ddb.on(UpdateItemCommand).resolves({});
+    await leases.handOver('k', LEASE);
+    expect(ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input).toEqual({
       TableName: 'leases',
-      Key: { pk: { S: 'result#x' } },
-      ConsistentRead: true,
+      Key: { pk: { S: 'k' } },
+      UpdateExpression: 'SET holderDeadline = :ended',
+      ConditionExpression: '#owner = :owner AND holder = :holder',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: {
+        ':ended': { N: '0' },
+        ':owner': { S: 'version-1' },
+        ':holder': { S: 'request-1/nonce' },
+      },
     });
-    expect(await leases.findResult('result#x', NOW + 8 * 24 * 3600 * 1000)).toBeUndefined();
   });
 
-  it('maps other DynamoDB failures to the retryable store error', async () => {
+  it('maps DynamoDB failures to SECRET_STORE_FAILED (retryable), naming only the exception', async () => {
     ddb
       .on(PutItemCommand)
-      .rejects(Object.assign(new Error('x'), { name: 'ProvisionedThroughputExceededException' }));
-    await expect(leases.acquire('k', 'o')).rejects.toMatchObject({
+      .rejects(Object.assign(new Error('secret detail'), { name: 'InternalServerError' }));
+    const error = await leases.acquire('k', LEASE).catch((e: unknown) => e);
+    expect(error).toMatchObject({
       code: 'SECRET_STORE_FAILED',
       retryable: true,
+      message: 'DynamoDB PutItem on the lease table failed (InternalServerError)',
+    });
+  });
+});
+
+describe('LeaseTable: key and version records', () => {
+  beforeEach(() => ddb.reset());
+
+  it('binds a new key to its fingerprint only if no live record exists', async () => {
+    ddb.on(GetItemCommand).resolves({});
+    ddb.on(PutItemCommand).resolves({});
+    expect(await leases.bindKey('key#p#k1', 'fp-1', NOW)).toEqual({ fingerprint: 'fp-1', state: 'started' });
+    expect(ddb.commandCalls(GetItemCommand)[0]?.args[0].input).toEqual({
+      TableName: 'leases',
+      Key: { pk: { S: 'key#p#k1' } },
+      ConsistentRead: true,
+    });
+    expect(ddb.commandCalls(PutItemCommand)[0]?.args[0].input).toEqual({
+      TableName: 'leases',
+      Item: {
+        pk: { S: 'key#p#k1' },
+        fingerprint: { S: 'fp-1' },
+        state: { S: 'started' },
+        expiresAt: { N: String(NOW / 1000 + 7 * 24 * 3600) },
+      },
+      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+      ExpressionAttributeValues: { ':now': { N: '1795000000' } },
+    });
+  });
+
+  it('answers the record of a key bound to the same request, and refuses another request', async () => {
+    ddb.on(GetItemCommand).resolves({
+      Item: {
+        fingerprint: { S: 'fp-1' },
+        state: { S: 'completed' },
+        outcome: { S: '{"ok":true}' },
+        expiresAt: unexpired,
+      },
+    });
+    expect(await leases.bindKey('key#p#k1', 'fp-1', NOW)).toEqual({
+      fingerprint: 'fp-1',
+      state: 'completed',
+      outcome: { ok: true },
+    });
+    const error = await leases.bindKey('key#p#k1', 'fp-2', NOW).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'VALIDATION_FAILED', fields: [{ field: 'idempotencyKey' }] });
+    expect(ddb.commandCalls(PutItemCommand)).toEqual([]);
+  });
+
+  it('compares with the winner when another request binds the key between read and write', async () => {
+    ddb
+      .on(GetItemCommand)
+      .resolvesOnce({})
+      .resolves({ Item: { fingerprint: { S: 'fp-other' }, state: { S: 'started' }, expiresAt: unexpired } });
+    ddb.on(PutItemCommand).rejects(conditionFailed());
+    await expect(leases.bindKey('key#p#k1', 'fp-1', NOW)).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    });
+  });
+
+  it('ignores records past their expiry (TTL deletion lags)', async () => {
+    ddb.on(GetItemCommand).resolves({
+      Item: { state: { S: 'applied' }, expiresAt: { N: String(NOW / 1000 - 1) } },
+    });
+    expect(await leases.versionRecord('version#s#v', NOW)).toBeUndefined();
+  });
+
+  it('records what became of a version, with the refusal of a discarded one', async () => {
+    ddb.on(PutItemCommand).resolves({});
+    const error = { code: 'PROVIDER_THROTTLED' as const, message: 'slow down', retryable: true };
+    await leases.markVersion('version#s#v', { state: 'discarded', error }, NOW);
+    expect(ddb.commandCalls(PutItemCommand)[0]?.args[0].input).toEqual({
+      TableName: 'leases',
+      Item: {
+        pk: { S: 'version#s#v' },
+        state: { S: 'discarded' },
+        error: { S: JSON.stringify(error) },
+        expiresAt: { N: String(NOW / 1000 + 7 * 24 * 3600) },
+      },
+    });
+    ddb.on(GetItemCommand).resolves({
+      Item: { state: { S: 'discarded' }, error: { S: JSON.stringify(error) }, expiresAt: unexpired },
+    });
+    expect(await leases.versionRecord('version#s#v', NOW)).toEqual({ state: 'discarded', error });
+  });
+
+  it('records how a key ended, keeping its fingerprint', async () => {
+    ddb.on(PutItemCommand).resolves({});
+    await leases.finishKey('key#p#k1', 'fp-1', 'failed', { code: 'PROVIDER_REJECTED' }, NOW);
+    expect(ddb.commandCalls(PutItemCommand)[0]?.args[0].input.Item).toEqual({
+      pk: { S: 'key#p#k1' },
+      fingerprint: { S: 'fp-1' },
+      state: { S: 'failed' },
+      outcome: { S: '{"code":"PROVIDER_REJECTED"}' },
+      expiresAt: { N: String(NOW / 1000 + 7 * 24 * 3600) },
     });
   });
 });

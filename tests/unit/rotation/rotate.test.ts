@@ -1,8 +1,16 @@
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
+  ResourceNotFoundException,
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
@@ -13,8 +21,14 @@ import type { Envelope } from '../../../lib/envelope.ts';
 import { ResetError } from '../../../lib/errors.ts';
 import { ncloudCdss } from '../../../lib/providers/ncloud/index.ts';
 import type { ProviderClient, ProviderDefinition } from '../../../lib/providers/types.ts';
+import { RequestFingerprints } from '../../../lib/rotation/fingerprint.ts';
 import { LeaseTable } from '../../../lib/rotation/lease-table.ts';
-import { rotatePassword, versionIdFor } from '../../../lib/rotation/rotate.ts';
+import {
+  isReplay,
+  outcomeOfFailedReset,
+  rotatePassword,
+  versionIdFor,
+} from '../../../lib/rotation/rotate.ts';
 import { SecretStore } from '../../../lib/rotation/secret-store.ts';
 
 const sm = mockClient(SecretsManagerClient);
@@ -50,6 +64,7 @@ const fakeClient: ProviderClient = {
     return 'running';
   },
 };
+const originalReset = fakeClient.reset;
 const provider: ProviderDefinition<unknown> = {
   ...(ncloudCdss as ProviderDefinition<unknown>),
   createClient: () => fakeClient,
@@ -58,6 +73,7 @@ const provider: ProviderDefinition<unknown> = {
 const deps = () => ({
   secrets: new SecretStore(new SecretsManagerClient({ region: 'eu-central-1' })),
   leases: new LeaseTable(new DynamoDBClient({ region: 'eu-central-1' }), 'leases', 120),
+  fingerprints: new RequestFingerprints(new SecretsManagerClient({ region: 'eu-central-1' }), 'fp-key'),
   config,
 });
 
@@ -79,6 +95,7 @@ const rotate = (change: Partial<Envelope> = {}) =>
     credentials: { accessKey: 'AK', secretKey: 'SK' },
     requestId: 'lambda-req-1',
     deadline: Date.now() + 10_000,
+    invocationDeadline: Date.now() + 12_000,
   });
 
 const record = (name: string) => async () => {
@@ -86,8 +103,35 @@ const record = (name: string) => async () => {
   return {};
 };
 
-const existingSecret = (versions: Record<string, string[]>) =>
-  sm.on(DescribeSecretCommand).resolves({ ARN: `arn:${NAME}`, VersionIdsToStages: versions });
+const OWN_TAGS = [
+  { Key: 'managed-by', Value: 'cluster-password-reset' },
+  { Key: 'provider', Value: 'ncloud-cdss' },
+  { Key: 'region', Value: 'KR' },
+  { Key: 'cluster-id', Value: '1009123' },
+];
+
+const existingSecret = (versions: Record<string, string[]>, tags = OWN_TAGS) =>
+  sm.on(DescribeSecretCommand).resolves({ ARN: `arn:${NAME}`, VersionIdsToStages: versions, Tags: tags });
+
+const MINE = versionIdFor(NAME, 'key-1');
+const OTHER = versionIdFor(NAME, 'crashed-key');
+
+/** DynamoDB items the rotation reads, by key prefix and version. */
+const records = (items: Record<string, Record<string, unknown>>) =>
+  ddb.on(GetItemCommand).callsFake(async (input: { Key: { pk: { S: string } } }) => {
+    const item = items[input.Key.pk.S];
+    return item ? { Item: { ...item, expiresAt: { N: String(Date.now() / 1000 + 60) } } } : {};
+  });
+
+const stageCalls = () => sm.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input);
+const writes = () => ddb.commandCalls(PutItemCommand).map((c) => c.args[0].input.Item);
+
+const putName = (item: { pk: { S: string }; state?: { S: string } }): string => {
+  const pk = item.pk.S;
+  if (pk.startsWith('lease#')) return 'ddb:acquireLease';
+  if (pk.startsWith('version#')) return `ddb:markVersion:${item.state?.S}`;
+  return item.state?.S === 'started' ? 'ddb:bindKey' : `ddb:finishKey:${item.state?.S}`;
+};
 
 describe('rotatePassword', () => {
   beforeEach(() => {
@@ -97,33 +141,43 @@ describe('rotatePassword', () => {
     sentPasswords = [];
     resetFails = undefined;
     readyFails = undefined;
-    ddb.on(GetItemCommand).callsFake(record('ddb:GetItem'));
-    ddb.on(PutItemCommand).callsFake(async (input: { Item: { pk: { S: string } } }) => {
-      log.push(input.Item.pk.S.startsWith('lease#') ? 'ddb:acquireLease' : 'ddb:recordResult');
-      return {};
-    });
+    records({});
+    ddb
+      .on(PutItemCommand)
+      .callsFake(async (input: { Item: { pk: { S: string }; state?: { S: string } } }) => {
+        log.push(putName(input.Item));
+        return {};
+      });
     ddb.on(DeleteItemCommand).callsFake(record('ddb:releaseLease'));
+    ddb.on(UpdateItemCommand).callsFake(record('ddb:handOver'));
     sm.on(PutSecretValueCommand).callsFake(record('sm:putPending'));
-    sm.on(UpdateSecretVersionStageCommand).callsFake(record('sm:updateStage'));
+    sm.on(UpdateSecretVersionStageCommand).callsFake(record('sm:stage'));
+    sm.on(GetSecretValueCommand, { SecretId: 'fp-key' }).resolves({ SecretString: 'per-deployment-key' });
   });
 
-  it('checks the cluster, stores the new password as AWSPENDING before it is sent, and promotes it only after', async () => {
+  it('binds the key, leases, checks the cluster, stores AWSPENDING, resets, records "applied", promotes', async () => {
     existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'] });
     const result = await rotate();
     expect(log).toEqual([
-      'ddb:GetItem',
+      'ddb:bindKey',
       'ddb:acquireLease',
       'provider:assertReady',
       'sm:putPending',
       'provider:reset',
-      'sm:updateStage',
-      'sm:updateStage',
+      'ddb:markVersion:applied',
+      'sm:stage',
+      'sm:stage',
       'provider:awaitSettled',
-      'ddb:recordResult',
+      'ddb:finishKey:completed',
       'ddb:releaseLease',
     ]);
+    expect(sm.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toEqual({
+      SecretId: NAME,
+      ClientRequestToken: MINE,
+      SecretString: expect.any(String),
+      VersionStages: ['AWSPENDING'],
+    });
     const pending = sm.commandCalls(PutSecretValueCommand)[0]?.args[0].input;
-    expect(pending?.ClientRequestToken).toBe(versionIdFor(NAME, 'key-1'));
     expect(JSON.parse(pending?.SecretString ?? '{}')).toEqual({
       password: sentPasswords[0],
       username: 'cmak-admin',
@@ -132,124 +186,380 @@ describe('rotatePassword', () => {
       clusterId: '1009123',
       rotatedAt: expect.any(String),
     });
-    expect(sm.commandCalls(UpdateSecretVersionStageCommand)[0]?.args[0].input).toMatchObject({
-      VersionStage: 'AWSCURRENT',
-      MoveToVersionId: versionIdFor(NAME, 'key-1'),
-      RemoveFromVersionId: PLACEHOLDER,
+    expect(stageCalls()).toEqual([
+      { SecretId: NAME, VersionStage: 'AWSCURRENT', MoveToVersionId: MINE, RemoveFromVersionId: PLACEHOLDER },
+      { SecretId: NAME, VersionStage: 'AWSPENDING', RemoveFromVersionId: MINE },
+    ]);
+    expect(writes()[1]).toEqual({
+      pk: { S: 'lease#ncloud-cdss#KR#1009123' },
+      owner: { S: MINE },
+      holder: { S: expect.stringMatching(/^lambda-req-1\//) },
+      holderDeadline: { N: expect.any(String) },
+      expiresAt: { N: expect.any(String) },
     });
-    expect(result).toMatchObject({
+    expect(writes()[2]).toEqual({
+      pk: { S: `version#${NAME}#${MINE}` },
+      state: { S: 'applied' },
+      expiresAt: { N: expect.any(String) },
+    });
+    expect(result).toEqual({
       ok: true,
-      password: {
-        source: 'generated',
-        stored: true,
-        secretArn: `arn:${NAME}`,
-        versionId: versionIdFor(NAME, 'key-1'),
-      },
+      provider: 'ncloud-cdss',
+      operation: 'reset-cmak-password',
+      region: 'KR',
+      clusterId: '1009123',
+      dryRun: false,
+      password: { source: 'generated', stored: true, secretArn: `arn:${NAME}`, versionId: MINE },
       providerRequestId: 'provider-req-1',
       clusterState: 'running',
+      requestId: 'lambda-req-1',
       idempotencyKey: 'key-1',
+      completedAt: expect.any(String),
     });
     expect(JSON.stringify(result)).not.toContain(sentPasswords[0]);
+    // The fingerprint key is read only for a supplied password.
+    expect(sm.commandCalls(GetSecretValueCommand)).toEqual([]);
   });
 
-  it('leaves AWSCURRENT alone and releases the lease when the provider refuses', async () => {
-    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'] });
-    resetFails = new ResetError('PROVIDER_THROTTLED', 'slow down');
-    await expect(rotate()).rejects.toMatchObject({ code: 'PROVIDER_THROTTLED' });
-    expect(log).not.toContain('sm:updateStage');
-    expect(log).not.toContain('ddb:recordResult');
+  it('creates a new secret with its identity tags and a placeholder first version', async () => {
+    sm.on(DescribeSecretCommand)
+      .rejectsOnce(new ResourceNotFoundException({ message: 'none', $metadata: {} }))
+      .resolves({
+        ARN: `arn:${NAME}`,
+        VersionIdsToStages: { [PLACEHOLDER]: ['AWSCURRENT'] },
+        Tags: OWN_TAGS,
+      });
+    sm.on(CreateSecretCommand).resolves({});
+    await rotate();
+    expect(sm.commandCalls(CreateSecretCommand)[0]?.args[0].input).toEqual({
+      Name: NAME,
+      Description: 'Admin password of ncloud-cdss cluster 1009123 in KR, kept by cluster-password-reset',
+      SecretString: JSON.stringify({ provider: 'ncloud-cdss', region: 'KR', clusterId: '1009123' }),
+      ClientRequestToken: PLACEHOLDER,
+      Tags: OWN_TAGS,
+    });
+  });
+
+  it.each([
+    [
+      'another cluster',
+      [...OWN_TAGS.slice(0, 3), { Key: 'cluster-id', Value: '1009999' }],
+      'its cluster-id differ',
+    ],
+    ['no identity tags', [], 'this project did not create'],
+  ])('refuses a secret of %s before anything is written or sent', async (_, tags, rule) => {
+    existingSecret({ v: ['AWSCURRENT'] }, tags);
+    const error = await rotate().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'VALIDATION_FAILED', fields: [{ field: 'secretId' }] });
+    expect((error as ResetError).message).toContain(rule);
+    expect(sentPasswords).toEqual([]);
+    expect(sm.commandCalls(PutSecretValueCommand)).toEqual([]);
     expect(log.at(-1)).toBe('ddb:releaseLease');
   });
 
-  it('sends nothing when the cluster is not ready', async () => {
+  it('checks the cluster before the secret is touched: an unknown cluster leaves nothing behind', async () => {
+    readyFails = new ResetError('CLUSTER_NOT_FOUND', 'no such cluster');
+    await expect(rotate()).rejects.toMatchObject({ code: 'CLUSTER_NOT_FOUND' });
+    expect(sm.calls()).toEqual([]);
+    expect(log).toEqual(['ddb:bindKey', 'ddb:acquireLease', 'provider:assertReady', 'ddb:releaseLease']);
+  });
+
+  it('discards a password the provider refused for a passing reason, and releases the lease', async () => {
     existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'] });
-    readyFails = new ResetError('CLUSTER_STATE_CONFLICT', 'busy');
+    resetFails = new ResetError('PROVIDER_THROTTLED', 'slow down');
+    await expect(rotate()).rejects.toMatchObject({ code: 'PROVIDER_THROTTLED' });
+    expect(log.slice(log.indexOf('provider:reset'))).toEqual([
+      'provider:reset',
+      'ddb:markVersion:discarded',
+      'sm:stage',
+      'ddb:releaseLease',
+    ]);
+    expect(stageCalls()).toEqual([{ SecretId: NAME, VersionStage: 'AWSPENDING', RemoveFromVersionId: MINE }]);
+  });
+
+  it('records a refusal for good on the key, so that every retry answers the same failure', async () => {
+    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'] });
+    resetFails = new ResetError('PASSWORD_POLICY_VIOLATION', 'refused');
+    await expect(rotate()).rejects.toMatchObject({ code: 'PASSWORD_POLICY_VIOLATION' });
+    expect(log.slice(log.indexOf('provider:reset'))).toEqual([
+      'provider:reset',
+      'ddb:markVersion:discarded',
+      'sm:stage',
+      'ddb:finishKey:failed',
+      'ddb:releaseLease',
+    ]);
+  });
+
+  it('keeps the pending password and the lease after an unknown outcome, handing it over to the same key', async () => {
+    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'] });
+    resetFails = new ResetError('PROVIDER_UNAVAILABLE', 'timeout');
+    await expect(rotate()).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
+    expect(log.slice(log.indexOf('provider:reset'))).toEqual(['provider:reset', 'ddb:handOver']);
+    expect(stageCalls()).toEqual([]);
+  });
+
+  it('treats a refusal as unknown when an earlier invocation of this version may still be applied', async () => {
+    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'], [MINE]: ['AWSPENDING'] });
+    sm.on(GetSecretValueCommand, { SecretId: NAME }).resolves({
+      SecretString: JSON.stringify({ password: 'Stored-pw-1!' }),
+    });
+    ddb
+      .on(PutItemCommand)
+      .callsFake(async (input: { Item: { pk: { S: string }; state?: { S: string } } }) => {
+        log.push(putName(input.Item));
+        return input.Item.pk.S.startsWith('lease#')
+          ? { Attributes: { owner: { S: MINE }, holder: { S: 'dead/x' }, expiresAt: { N: '9999999999' } } }
+          : {};
+      });
+    resetFails = new ResetError('CLUSTER_STATE_CONFLICT', 'busy applying the earlier request');
     await expect(rotate()).rejects.toMatchObject({ code: 'CLUSTER_STATE_CONFLICT' });
-    expect(sentPasswords).toEqual([]);
+    expect(log).not.toContain('ddb:markVersion:discarded');
+    expect(log.at(-1)).toBe('ddb:handOver');
+    expect(sentPasswords).toEqual(['Stored-pw-1!']);
   });
 
   it('re-sends the stored pending password on a retry with the same key', async () => {
-    const version = versionIdFor(NAME, 'key-1');
-    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'], [version]: ['AWSPENDING'] });
-    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ password: 'Stored-pw-1!' }) });
+    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'], [MINE]: ['AWSPENDING'] });
+    sm.on(GetSecretValueCommand, { SecretId: NAME }).resolves({
+      SecretString: JSON.stringify({ password: 'Stored-pw-1!' }),
+    });
     await rotate();
     expect(log).not.toContain('sm:putPending');
     expect(sentPasswords).toEqual(['Stored-pw-1!']);
     expect(sm.commandCalls(GetSecretValueCommand)[0]?.args[0].input).toEqual({
       SecretId: NAME,
-      VersionId: version,
+      VersionId: MINE,
     });
   });
 
-  it('refuses to reuse a key with a different supplied password', async () => {
-    const version = versionIdFor(NAME, 'key-1');
-    existingSecret({ [version]: ['AWSPENDING'] });
-    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ password: 'Stored-pw-1!' }) });
-    await expect(rotate({ password: 'Other-pw-2!' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+  it('only promotes a pending version the provider is recorded to have applied', async () => {
+    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'], [MINE]: ['AWSPENDING'] });
+    records({ [`version#${NAME}#${MINE}`]: { state: { S: 'applied' } } });
+    expect((await rotate()).ok).toBe(true);
+    expect(sentPasswords).toEqual([]);
+    expect(stageCalls()[0]).toMatchObject({ VersionStage: 'AWSCURRENT', MoveToVersionId: MINE });
+  });
+
+  it('answers ok, sending nothing, for an applied version since superseded (no label left)', async () => {
+    existingSecret({ newer: ['AWSCURRENT'], newest: ['AWSPREVIOUS'] });
+    records({ [`version#${NAME}#${MINE}`]: { state: { S: 'applied' } } });
+    const result = await rotate();
+    expect(result.password).toEqual({
+      source: 'generated',
+      stored: true,
+      secretArn: `arn:${NAME}`,
+      versionId: MINE,
+    });
+    expect(sentPasswords).toEqual([]);
+    expect(log).not.toContain('sm:putPending');
+  });
+
+  it('labels its own version pending again after a passing refusal, and re-sends the same password', async () => {
+    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'] });
+    const error = { code: 'CLUSTER_STATE_CONFLICT', message: 'busy', retryable: true };
+    records({
+      [`version#${NAME}#${MINE}`]: { state: { S: 'discarded' }, error: { S: JSON.stringify(error) } },
+    });
+    sm.on(GetSecretValueCommand, { SecretId: NAME }).resolves({
+      SecretString: JSON.stringify({ password: 'Stored-pw-1!' }),
+    });
+    await rotate();
+    expect(stageCalls()[0]).toEqual({ SecretId: NAME, VersionStage: 'AWSPENDING', MoveToVersionId: MINE });
+    expect(sentPasswords).toEqual(['Stored-pw-1!']);
+  });
+
+  it('answers a discarded version refused for good with the same failure, sending nothing', async () => {
+    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'] });
+    const error = { code: 'PASSWORD_POLICY_VIOLATION', message: 'refused', retryable: false };
+    records({
+      [`version#${NAME}#${MINE}`]: { state: { S: 'discarded' }, error: { S: JSON.stringify(error) } },
+    });
+    await expect(rotate()).rejects.toMatchObject({ code: 'PASSWORD_POLICY_VIOLATION', replayed: true });
     expect(sentPasswords).toEqual([]);
   });
 
-  it('answers a recorded result without taking the lease or sending anything', async () => {
+  it('answers a completed key from its record without a lease, marked as a replay', async () => {
     const recorded = { ok: true, providerRequestId: 'first-attempt' };
-    ddb.on(GetItemCommand).resolves({
-      Item: { result: { S: JSON.stringify(recorded) }, expiresAt: { N: String(Date.now() / 1000 + 60) } },
+    const fingerprints = new RequestFingerprints(
+      new SecretsManagerClient({ region: 'eu-central-1' }),
+      'fp-key',
+    );
+    const fingerprint = await fingerprints.of({
+      provider: 'ncloud-cdss',
+      region: 'KR',
+      clusterId: '1009123',
+      account: 'default',
+      secretName: NAME,
+      storePassword: true,
     });
-    expect(await rotate()).toEqual(recorded);
+    records({
+      'key#ncloud-cdss#key-1': {
+        fingerprint: { S: fingerprint },
+        state: { S: 'completed' },
+        outcome: { S: JSON.stringify(recorded) },
+      },
+    });
+    const result = await rotate();
+    expect(result).toEqual(recorded);
+    expect(isReplay(result)).toBe(true);
     expect(log).toEqual([]);
-    expect(sm.calls()).toHaveLength(0);
+    expect(sm.calls()).toEqual([]);
+  });
+
+  it('refuses a key reused for a different request, before and after completion, sending nothing', async () => {
+    records({
+      'key#ncloud-cdss#key-1': { fingerprint: { S: 'of-another-request' }, state: { S: 'started' } },
+    });
+    await expect(rotate({ password: 'Other-pw-2!' })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      fields: [{ field: 'idempotencyKey' }],
+    });
+    expect(sentPasswords).toEqual([]);
+    expect(log).toEqual([]);
+  });
+
+  it('fingerprints a supplied password with the per-deployment key, never the password itself', async () => {
+    const fingerprints = new RequestFingerprints(
+      new SecretsManagerClient({ region: 'eu-central-1' }),
+      'fp-key',
+    );
+    const request = {
+      provider: 'ncloud-cdss',
+      region: 'KR',
+      clusterId: '1',
+      account: 'default',
+      secretName: NAME,
+      storePassword: false,
+    };
+    const a = await fingerprints.of({ ...request, password: 'Supplied-pw-1!' });
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+    expect(await fingerprints.of({ ...request, password: 'Supplied-pw-1!' })).toBe(a);
+    expect(await fingerprints.of({ ...request, password: 'Supplied-pw-2!' })).not.toBe(a);
+    expect(await fingerprints.of(request)).not.toBe(a);
+    expect(await fingerprints.of({ ...request, password: 'Supplied-pw-1!', clusterId: '2' })).not.toBe(a);
+    // The key is read once per execution environment.
+    expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([
+      { SecretId: 'fp-key' },
+    ]);
+    sm.on(GetSecretValueCommand, { SecretId: 'fp-key' }).resolves({ SecretString: 'another-deployment' });
+    const other = new RequestFingerprints(new SecretsManagerClient({ region: 'eu-central-1' }), 'fp-key');
+    expect(await other.of({ ...request, password: 'Supplied-pw-1!' })).not.toBe(a);
   });
 
   it('dry run: builds and signs, touches neither AWS nor the provider', async () => {
     const result = await rotate({ dryRun: true });
     expect(log).toEqual(['provider:prepareReset']);
-    expect(sm.calls()).toHaveLength(0);
-    expect(ddb.calls()).toHaveLength(0);
+    expect(sm.calls()).toEqual([]);
+    expect(ddb.calls()).toEqual([]);
     expect(result).toMatchObject({ dryRun: true, password: { source: 'generated', stored: false } });
   });
 
-  it('storePassword: false resets with the supplied password and keeps no secret', async () => {
+  it('storePassword: false resets with the supplied password under the same lease, writing no version', async () => {
+    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'] });
     const result = await rotate({ password: 'Supplied-pw-1!', storePassword: false });
-    expect(sm.calls()).toHaveLength(0);
+    expect(sm.commandCalls(PutSecretValueCommand)).toEqual([]);
     expect(sentPasswords).toEqual(['Supplied-pw-1!']);
     expect(result.password).toEqual({ source: 'supplied', stored: false });
+    expect(log).toEqual([
+      'ddb:bindKey',
+      'ddb:acquireLease',
+      'provider:assertReady',
+      'provider:reset',
+      'provider:awaitSettled',
+      'ddb:finishKey:completed',
+      'ddb:releaseLease',
+    ]);
   });
 
-  it('rolls forward a pending password of another attempt before rotating to its own', async () => {
-    const stale = versionIdFor(NAME, 'crashed-key');
-    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'], [stale]: ['AWSPENDING'] });
-    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ password: 'Left-behind-1!' }) });
+  it('rolls forward another attempt’s pending password, recording it applied, before its own', async () => {
+    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'], [OTHER]: ['AWSPENDING'] });
+    sm.on(GetSecretValueCommand, { SecretId: NAME }).resolves({
+      SecretString: JSON.stringify({ password: 'Left-behind-1!' }),
+    });
     await rotate();
-    const mine = versionIdFor(NAME, 'key-1');
     expect(sentPasswords[0]).toBe('Left-behind-1!');
     expect(sentPasswords).toHaveLength(2);
-    const stages = sm.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input);
-    expect(stages[0]).toMatchObject({
+    expect(log.slice(0, 9)).toEqual([
+      'ddb:bindKey',
+      'ddb:acquireLease',
+      'provider:assertReady',
+      'provider:reset',
+      'ddb:markVersion:applied',
+      'sm:stage',
+      'sm:stage',
+      'provider:awaitSettled',
+      'provider:assertReady',
+    ]);
+    expect(stageCalls()[0]).toEqual({
+      SecretId: NAME,
       VersionStage: 'AWSCURRENT',
-      MoveToVersionId: stale,
+      MoveToVersionId: OTHER,
       RemoveFromVersionId: PLACEHOLDER,
     });
-    expect(stages.at(-2)).toMatchObject({ VersionStage: 'AWSCURRENT', MoveToVersionId: mine });
-    expect(log.indexOf('sm:putPending')).toBeGreaterThan(log.indexOf('provider:reset'));
+    expect(writes()[2]?.pk).toEqual({ S: `version#${NAME}#${OTHER}` });
   });
 
-  it('never re-sends a version of this key that completed and was superseded', async () => {
-    const version = versionIdFor(NAME, 'key-1');
-    existingSecret({ [version]: ['AWSPREVIOUS'], other: ['AWSCURRENT'] });
-    const result = await rotate();
-    expect(sentPasswords).toEqual([]);
-    expect(log).not.toContain('sm:putPending');
-    expect(result.password.versionId).toBe(version);
+  it('discards another attempt’s pending password the provider refuses for good, then rotates its own', async () => {
+    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'], [OTHER]: ['AWSPENDING'] });
+    sm.on(GetSecretValueCommand, { SecretId: NAME }).resolves({
+      SecretString: JSON.stringify({ password: 'Refused-pw-1!' }),
+    });
+    let first = true;
+    fakeClient.reset = async (password) => {
+      log.push('provider:reset');
+      sentPasswords.push(password);
+      if (first) {
+        first = false;
+        throw new ResetError('PASSWORD_POLICY_VIOLATION', 'refused');
+      }
+      return { providerRequestId: 'provider-req-2' };
+    };
+    try {
+      expect((await rotate()).ok).toBe(true);
+    } finally {
+      fakeClient.reset = originalReset;
+    }
+    expect(stageCalls()[0]).toEqual({
+      SecretId: NAME,
+      VersionStage: 'AWSPENDING',
+      RemoveFromVersionId: OTHER,
+    });
+    expect(writes()[2]).toMatchObject({ pk: { S: `version#${NAME}#${OTHER}` }, state: { S: 'discarded' } });
+    expect(sentPasswords).toHaveLength(2);
+  });
+
+  it('leaves another attempt’s pending password pending when the provider refuses it for a passing reason', async () => {
+    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'], [OTHER]: ['AWSPENDING'] });
+    sm.on(GetSecretValueCommand, { SecretId: NAME }).resolves({
+      SecretString: JSON.stringify({ password: 'Left-behind-1!' }),
+    });
+    resetFails = new ResetError('PROVIDER_THROTTLED', 'slow down');
+    await expect(rotate()).rejects.toMatchObject({ code: 'PROVIDER_THROTTLED' });
+    expect(stageCalls()).toEqual([]);
+    expect(sm.commandCalls(PutSecretValueCommand)).toEqual([]);
+    expect(log.at(-1)).toBe('ddb:releaseLease');
   });
 
   it('answers success when only recording the result or releasing the lease fails', async () => {
     existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'] });
-    ddb.on(PutItemCommand).callsFake(async (input: { Item: { pk: { S: string } } }) => {
-      if (!input.Item.pk.S.startsWith('lease#'))
-        throw Object.assign(new Error('x'), { name: 'InternalServerError' });
-      return {};
-    });
+    ddb
+      .on(PutItemCommand)
+      .callsFake(async (input: { Item: { pk: { S: string }; state?: { S: string } } }) => {
+        if (input.Item.state?.S === 'completed')
+          throw Object.assign(new Error('x'), { name: 'InternalServerError' });
+        return {};
+      });
     ddb.on(DeleteItemCommand).rejects(Object.assign(new Error('x'), { name: 'InternalServerError' }));
     expect((await rotate()).ok).toBe(true);
+  });
+
+  it('classifies failed resets: definitive refusals were not applied, anything else may have been', () => {
+    expect(outcomeOfFailedReset(new ResetError('PROVIDER_REJECTED', 'x'))).toBe('not-applied');
+    expect(outcomeOfFailedReset(new ResetError('CLUSTER_STATE_CONFLICT', 'x'))).toBe('not-applied');
+    expect(outcomeOfFailedReset(new ResetError('PROVIDER_THROTTLED', 'x'))).toBe('not-applied');
+    expect(outcomeOfFailedReset(new ResetError('PROVIDER_UNAVAILABLE', 'x'))).toBe('unknown');
+    expect(outcomeOfFailedReset(new ResetError('INTERNAL', 'x'))).toBe('unknown');
+    expect(outcomeOfFailedReset(new TypeError('x'))).toBe('unknown');
   });
 
   it('derives distinct, valid Secrets Manager version ids per secret and key', () => {

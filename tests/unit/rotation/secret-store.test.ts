@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SecretStore } from '../../../lib/rotation/secret-store.ts';
+import { identityMismatch, identityTags, SecretStore } from '../../../lib/rotation/secret-store.ts';
 
 const sm = mockClient(SecretsManagerClient);
 const store = new SecretStore(new SecretsManagerClient({ region: 'eu-central-1' }));
@@ -19,15 +19,45 @@ const ARN = `arn:aws:secretsmanager:eu-central-1:123456789012:secret:${NAME}-AbC
 const target = { provider: 'ncloud-cdss' as const, region: 'KR', clusterId: '1009123' };
 const notFound = () => new ResourceNotFoundException({ message: 'missing', $metadata: {} });
 
+describe('secret identity', () => {
+  const state = (tags: Record<string, string>) => ({ arn: ARN, versions: new Map(), tags });
+  const own = identityTags({ ...target, projectId: 'p1' });
+
+  it('tags a secret with the project and the cluster it belongs to', () => {
+    expect(own).toEqual({
+      'managed-by': 'cluster-password-reset',
+      provider: 'ncloud-cdss',
+      region: 'KR',
+      'cluster-id': '1009123',
+      'project-id': 'p1',
+    });
+  });
+
+  it('accepts its own cluster only', () => {
+    expect(identityMismatch(state(own), { ...target, projectId: 'p1' })).toBeUndefined();
+    expect(identityMismatch(state({ ...own, 'cluster-id': '1' }), { ...target, projectId: 'p1' })).toBe(
+      'names the secret of another cluster (its cluster-id differ)',
+    );
+    expect(
+      identityMismatch(state({ ...own, region: 'SGN', provider: 'otc-css' }), { ...target, projectId: 'p1' }),
+    ).toBe('names the secret of another cluster (its provider, region differ)');
+    expect(identityMismatch(state({}), target)).toBe(
+      'names a secret this project did not create (it has no identity tags)',
+    );
+  });
+});
+
 describe('SecretStore', () => {
   beforeEach(() => sm.reset());
 
   it('creates a missing secret with a placeholder first version that holds no password', async () => {
-    sm.on(DescribeSecretCommand)
-      .rejectsOnce(notFound())
-      .resolves({ ARN, VersionIdsToStages: { 'placeholder-token-0000000000000000': ['AWSCURRENT'] } });
+    sm.on(DescribeSecretCommand).resolves({
+      ARN,
+      VersionIdsToStages: { 'placeholder-token-0000000000000000': ['AWSCURRENT'] },
+      Tags: [{ Key: 'managed-by', Value: 'cluster-password-reset' }],
+    });
     sm.on(CreateSecretCommand).resolves({ ARN });
-    const state = await store.ensure(NAME, target, 'placeholder-token-0000000000000000');
+    const state = await store.create(NAME, target, 'placeholder-token-0000000000000000');
     expect(sm.commandCalls(CreateSecretCommand)[0]?.args[0].input).toEqual({
       Name: NAME,
       Description: 'Admin password of ncloud-cdss cluster 1009123 in KR, kept by cluster-password-reset',
@@ -43,13 +73,14 @@ describe('SecretStore', () => {
     expect(state).toEqual({
       arn: ARN,
       versions: new Map([['placeholder-token-0000000000000000', ['AWSCURRENT']]]),
+      tags: { 'managed-by': 'cluster-password-reset' },
     });
   });
 
   it('uses the secret another rotation created in between', async () => {
-    sm.on(DescribeSecretCommand).rejectsOnce(notFound()).resolves({ ARN, VersionIdsToStages: {} });
+    sm.on(DescribeSecretCommand).resolves({ ARN, VersionIdsToStages: {} });
     sm.on(CreateSecretCommand).rejects(new ResourceExistsException({ message: 'exists', $metadata: {} }));
-    expect((await store.ensure(NAME, target, 't'.repeat(32))).arn).toBe(ARN);
+    expect((await store.create(NAME, target, 't'.repeat(32))).arn).toBe(ARN);
   });
 
   it('writes the pending version with the derived token and only the AWSPENDING label', async () => {

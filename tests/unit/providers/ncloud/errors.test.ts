@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { ncloudError, ncloudRequestId } from '../../../../lib/providers/ncloud/errors.ts';
+import { ncloudError, ncloudErrorCode, ncloudRequestId } from '../../../../lib/providers/ncloud/errors.ts';
 import { providerResponse } from '../../../support/provider-response.ts';
+import {
+  codeEchoes,
+  ECHOED_PASSWORD,
+  echoVariants,
+  passwordEchoes,
+  shown,
+  TOKEN_PASSWORD,
+} from '../../../support/secret-echoes.ts';
 
 const response = providerResponse;
 
@@ -52,14 +60,50 @@ describe('Naver Cloud error mapping', () => {
     });
   });
 
-  it('cuts the password and the secret key out of the provider message', () => {
+  const secrets = [ECHOED_PASSWORD, TOKEN_PASSWORD, 'sk-123456'];
+  const withheld =
+    "Naver Cloud answered HTTP 400 (the provider's message was withheld: it echoed request data)";
+
+  it.each(passwordEchoes(ECHOED_PASSWORD))('withholds a message that echoes the password %s', (_, echo) => {
     const error = ncloudError(
-      response(400, gateway('100', 'password Xy7!secretpw rejected for key sk-123456')),
-      ['Xy7!secretpw', 'sk-123456'],
+      response(400, gateway('100', `invalid kafkaManagerUserPassword ${echo}`)),
+      secrets,
     );
-    expect(error.message).not.toContain('Xy7!secretpw');
-    expect(error.message).not.toContain('sk-123456');
-    expect(error.message).toContain('[REDACTED]');
+    expect(error.message).toBe(withheld);
+    expect(error.providerCode).toBe('100');
+    expect(echoVariants(ECHOED_PASSWORD).filter((variant) => shown(error).includes(variant))).toEqual([]);
+  });
+
+  it('withholds a text/plain body that echoes the secret key, and a refusal on HTTP 200 that echoes the password', () => {
+    const plain = ncloudError(
+      response(400, `bad key ${encodeURIComponent('sk-123456')}`, { 'content-type': 'text/plain' }),
+      secrets,
+    );
+    expect(plain.message).toBe(withheld);
+    const refusal = ncloudError(
+      response(200, { code: 1200, message: Buffer.from(ECHOED_PASSWORD).toString('base64'), result: null }),
+      secrets,
+    );
+    expect(refusal.message).toBe(
+      "Naver Cloud did not confirm the password reset (result was not true) (the provider's message was withheld: it echoed request data)",
+    );
+    expect(refusal.providerCode).toBe('1200');
+  });
+
+  it.each(codeEchoes)('drops an errorCode that is %s', (_, errorCode) => {
+    const error = ncloudError(response(400, gateway(errorCode, 'rejected')), secrets);
+    expect(error.providerCode).toBe(undefined);
+    expect(error.message).toBe('Naver Cloud answered HTTP 400: rejected');
+    expect(shown(error).includes(errorCode)).toBe(false);
+    expect(ncloudErrorCode(response(404, gateway(errorCode, 'Not Found')), secrets)).toBe(undefined);
+    expect(ncloudErrorCode(response(400, { code: errorCode }), secrets)).toBe(undefined);
+  });
+
+  it('keeps a clean message, cut at 300 characters, while dropping an errorCode that echoes the password', () => {
+    const error = ncloudError(response(400, gateway(TOKEN_PASSWORD, `quota ${'y'.repeat(500)}`)), secrets);
+    expect(error.message).toBe(`Naver Cloud answered HTTP 400: quota ${'y'.repeat(294)}…`);
+    expect(error.providerCode).toBe(undefined);
+    expect(ncloudErrorCode(response(404, gateway('300', 'Not Found')), secrets)).toBe('300');
   });
 
   it('takes the request id from the body', () => {

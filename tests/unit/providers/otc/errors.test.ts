@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { otcError, otcRequestId } from '../../../../lib/providers/otc/errors.ts';
 import { providerResponse } from '../../../support/provider-response.ts';
+import {
+  codeEchoes,
+  ECHOED_PASSWORD,
+  echoVariants,
+  lowerHex,
+  passwordEchoes,
+  shown,
+  TOKEN_PASSWORD,
+} from '../../../support/secret-echoes.ts';
 
 const response = providerResponse;
 
@@ -93,17 +102,46 @@ describe('Open Telekom Cloud error mapping', () => {
     );
   });
 
-  it('cuts the password and the secret key out of the provider message and code', () => {
-    const error = otcError(
-      response(400, css('CSS.0050 Xy7!secretpw', 'password Xy7!secretpw rejected for key sk-123456')),
-      ['Xy7!secretpw', 'sk-123456'],
+  const secrets = [ECHOED_PASSWORD, TOKEN_PASSWORD, 'sk-123456'];
+  const withheld = (status: number) =>
+    `Open Telekom Cloud answered HTTP ${status} (the provider's message was withheld: it echoed request data)`;
+
+  it.each(passwordEchoes(ECHOED_PASSWORD))('withholds a message that echoes the password %s', (_, echo) => {
+    const answers: Array<[object, string]> = [
+      [css('CSS.0050', `newpassword ${echo} is too weak`), 'CSS.0050'],
+      [gateway('CSS.0047', echo), 'CSS.0047'],
+    ];
+    for (const [body, providerCode] of answers) {
+      const error = otcError(response(400, body), secrets);
+      expect(error.message).toBe(withheld(400));
+      expect(error.providerCode).toBe(providerCode);
+      expect(echoVariants(ECHOED_PASSWORD).filter((variant) => shown(error).includes(variant))).toEqual([]);
+    }
+  });
+
+  it('withholds a text/plain or HTML body that echoes the password or the secret key', () => {
+    const form = lowerHex(new URLSearchParams({ newpassword: ECHOED_PASSWORD }).toString());
+    expect(otcError(response(500, `upstream echoed ${form}`), secrets).message).toBe(withheld(500));
+    const html = `<pre>key=${'sk-123456'.replace(/-/g, '&#45;')}</pre>`;
+    expect(otcError(response(502, html, { 'content-type': 'text/html' }), secrets).message).toBe(
+      withheld(502),
     );
-    expect(error.message).not.toContain('Xy7!secretpw');
-    expect(error.message).not.toContain('sk-123456');
-    expect(error.message).toContain('[REDACTED]');
-    expect(error.providerCode).toBe('CSS.0050 [REDACTED]');
-    const plain = otcError(response(500, 'upstream echoed Xy7!secretpw'), ['Xy7!secretpw']);
-    expect(plain.message).toBe('Open Telekom Cloud answered HTTP 500: upstream echoed [REDACTED]');
+  });
+
+  it.each(codeEchoes)('drops a code that is %s', (_, code) => {
+    for (const body of [css(code, 'rejected'), gateway(code, 'rejected')]) {
+      const error = otcError(response(400, body), secrets);
+      expect(error.providerCode).toBe(undefined);
+      expect(error.code).toBe('PROVIDER_REJECTED');
+      expect(error.message).toBe('Open Telekom Cloud answered HTTP 400: rejected');
+      expect(shown(error).includes(code)).toBe(false);
+    }
+  });
+
+  it('keeps a clean message, cut at 300 characters, while dropping a code that echoes the password', () => {
+    const error = otcError(response(400, css(TOKEN_PASSWORD, `quota ${'y'.repeat(500)}`)), secrets);
+    expect(error.message).toBe(`Open Telekom Cloud answered HTTP 400: quota ${'y'.repeat(294)}…`);
+    expect(error.providerCode).toBe(undefined);
   });
 
   it('takes the request id from the x-request-id header', () => {
