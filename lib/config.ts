@@ -44,6 +44,14 @@ const positiveInt = (value: string | undefined, fallback: number, name: string):
   return parsed;
 };
 
+// Fractions let the test suites wait out a lease in well under a second.
+const positiveNumber = (value: string | undefined, fallback: number, name: string): number => {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`${name} must be a positive number`);
+  return parsed;
+};
+
 const trimSlash = (value: string): string => value.replace(/\/+$/, '');
 
 export const OTC_CSS_DEFAULT_ENDPOINT = 'https://css.{region}.otc.t-systems.com';
@@ -87,7 +95,7 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     otcCssEndpointOverridden: ![undefined, OTC_CSS_DEFAULT_ENDPOINT].includes(nonEmpty(env.OTC_CSS_ENDPOINT)),
     providerTimeoutMs: positiveInt(env.PROVIDER_TIMEOUT_MS, 10_000, 'PROVIDER_TIMEOUT_MS'),
     statePollIntervalMs: positiveInt(env.STATE_POLL_INTERVAL_MS, 5_000, 'STATE_POLL_INTERVAL_MS'),
-    leaseSeconds: positiveInt(env.LEASE_SECONDS, 120, 'LEASE_SECONDS'),
+    leaseSeconds: positiveNumber(env.LEASE_SECONDS, 120, 'LEASE_SECONDS'),
     deadlineReserveMs: positiveInt(env.DEADLINE_RESERVE_MS, 2_000, 'DEADLINE_RESERVE_MS'),
     ...(nonEmpty(env.FINGERPRINT_KEY_SECRET) === undefined
       ? {}

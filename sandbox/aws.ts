@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OnFailureRecord } from './async-invocation.ts';
-import { answerWithFault, delay, FaultQueue, parseJson, readBody, sendJson } from './http-util.ts';
+import { answerWithFault, FaultQueue, parseJson, readBody, sendJson, waitForFault } from './http-util.ts';
 
 // The subset of SSM Parameter Store, Secrets Manager and EventBridge that the handlers call,
 // over the AWS JSON protocol (X-Amz-Target), with the semantics the rotation relies on: a
@@ -40,6 +40,8 @@ interface Secret {
   name: string;
   versions: Map<string, SecretVersion>;
   tags: unknown[];
+  /** Every version that has ever been AWSCURRENT (for tests: "ok" must mean it was promoted). */
+  everCurrent: Set<string>;
 }
 
 export interface PublishedEvent {
@@ -74,13 +76,18 @@ export class AwsSubsetSimulator {
     const target = String(req.headers['x-amz-target'] ?? '');
     const input = (parseJson(await readBody(req)) ?? {}) as Input;
     const fault = this.faults.take(target, undefined);
-    if (fault?.delayMs) await delay(fault.delayMs);
-    if (fault && answerWithFault(res, fault)) {
-      this.calls.push({ target, status: fault.status ?? 0 });
+    if ((await waitForFault(res, fault)) || (fault && answerWithFault(res, fault))) {
+      this.calls.push({ target, status: fault?.status ?? 0 });
       return;
     }
     try {
       const output = this.#dispatch(target, input);
+      if (fault?.applyThenDrop) {
+        // Applied, but the caller never hears of it.
+        this.calls.push({ target, status: 0 });
+        res.socket?.destroy();
+        return;
+      }
       this.calls.push({ target, status: 200 });
       sendJson(res, 200, output, { 'content-type': 'application/x-amz-json-1.1' });
     } catch (error) {
@@ -169,11 +176,18 @@ export class AwsSubsetSimulator {
     if (this.secrets.has(name))
       throw new AwsError('ResourceExistsException', `The secret ${name} already exists.`);
     const arn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-${randomUUID().slice(0, 6)}`;
-    const secret: Secret = { arn, name, versions: new Map(), tags: (input.Tags as unknown[]) ?? [] };
+    const secret: Secret = {
+      arn,
+      name,
+      versions: new Map(),
+      tags: (input.Tags as unknown[]) ?? [],
+      everCurrent: new Set(),
+    };
     this.secrets.set(name, secret);
     if (input.SecretString === undefined) return { ARN: arn, Name: name };
     const id = String(input.ClientRequestToken ?? randomUUID());
     // A secret's first version is AWSCURRENT, whatever was asked.
+    secret.everCurrent.add(id);
     secret.versions.set(id, {
       id,
       value: String(input.SecretString),
@@ -233,6 +247,7 @@ export class AwsSubsetSimulator {
       }
     }
     to.stages.add(stage);
+    if (stage === 'AWSCURRENT') secret.everCurrent.add(to.id);
   }
 
   #putSecretValue(input: Input) {

@@ -64,6 +64,13 @@ export interface InjectedFault {
   applyThenDrop?: boolean;
   /** Drop the connection without applying anything. */
   drop?: boolean;
+  /** Only requests whose raw body matches this regular expression (e.g. one DynamoDB item key). */
+  bodyPattern?: string;
+  /**
+   * In-process tests only: hold the request until the promise settles, then handle it ('apply')
+   * or drop the connection unhandled ('drop'). Lets a test kill a caller while its call is held.
+   */
+  hold?: () => Promise<'apply' | 'drop'>;
 }
 
 export class FaultQueue {
@@ -77,10 +84,12 @@ export class FaultQueue {
     this.#faults.length = 0;
   }
 
-  take(operation: string, clusterId: string | undefined): InjectedFault | undefined {
+  take(operation: string, clusterId: string | undefined, body = ''): InjectedFault | undefined {
     const index = this.#faults.findIndex(
       (fault) =>
-        fault.operation === operation && (fault.clusterId === undefined || fault.clusterId === clusterId),
+        fault.operation === operation &&
+        (fault.clusterId === undefined || fault.clusterId === clusterId) &&
+        (fault.bodyPattern === undefined || new RegExp(fault.bodyPattern).test(body)),
     );
     if (index < 0) return undefined;
     const fault = this.#faults[index] as InjectedFault;
@@ -109,3 +118,22 @@ export const answerWithFault = (res: ServerResponse, fault: InjectedFault): bool
   }
   return true;
 };
+
+/**
+ * The waiting part of a fault: its delay, then its hold. Answers true when the request was dropped
+ * unhandled; the caller then records it and returns.
+ */
+export const waitForFault = async (
+  res: ServerResponse,
+  fault: InjectedFault | undefined,
+): Promise<boolean> => {
+  if (fault?.delayMs) await delay(fault.delayMs);
+  if (fault?.hold && (await fault.hold()) === 'drop') {
+    res.socket?.destroy();
+    return true;
+  }
+  return false;
+};
+
+/** A reset request as it reached a provider simulator (for tests that check what was sent when). */
+export type ResetListener = (reset: { region: string; clusterId: string; password: string }) => void;

@@ -1,6 +1,14 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { answerWithFault, delay, FaultQueue, parseJson, readBody, sendJson } from './http-util.ts';
+import {
+  answerWithFault,
+  FaultQueue,
+  parseJson,
+  type ResetListener,
+  readBody,
+  sendJson,
+  waitForFault,
+} from './http-util.ts';
 
 // A simulator of the Naver Cloud CDSS API as Naver's API reference describes it: signature v2
 // checked strictly (5 minutes of skew), region by URI prefix (the public and the government
@@ -67,6 +75,10 @@ export class NcloudCdssSimulator {
   readonly clusters = new Map<string, NcloudCluster>();
   readonly keys = new Map<string, string>();
   readonly faults = new FaultQueue();
+  /** Passwords that pass the published rule but that the provider refuses anyway (for tests). */
+  readonly refusedPasswords = new Set<string>();
+  /** Told of every authenticated reset request as it arrives, before it is handled. */
+  readonly resetListeners: ResetListener[] = [];
   readonly calls: NcloudCall[] = [];
   /** How long a cluster stays `changing` after a reset. */
   changingMs: number;
@@ -148,8 +160,17 @@ export class NcloudCdssSimulator {
       gatewayError(res, 401, '200', `Authentication Failed: ${authProblem}`);
       return;
     }
+    if (operation === 'reset') {
+      const sent = (parseJson(body) as { kafkaManagerUserPassword?: unknown } | undefined)
+        ?.kafkaManagerUserPassword;
+      if (typeof sent === 'string')
+        for (const listener of this.resetListeners) listener({ region, clusterId, password: sent });
+    }
     const fault = this.faults.take(operation, clusterId);
-    if (fault?.delayMs) await delay(fault.delayMs);
+    if (await waitForFault(res, fault)) {
+      record(0);
+      return;
+    }
     if (fault && !fault.applyThenDrop && answerWithFault(res, fault)) {
       record(fault.status ?? 0);
       return;
@@ -180,6 +201,11 @@ export class NcloudCdssSimulator {
     if (problem) {
       record(400);
       gatewayError(res, 400, '100', `Bad Request: kafkaManagerUserPassword ${problem}`);
+      return;
+    }
+    if (this.refusedPasswords.has(password as string)) {
+      record(400);
+      gatewayError(res, 400, '100', 'Bad Request: the password cannot be used');
       return;
     }
     if (cluster.status !== 'running') {

@@ -2,12 +2,13 @@ import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   answerWithFault,
-  delay,
   FaultQueue,
   type InjectedFault,
   parseJson,
+  type ResetListener,
   readBodyBytes,
   sendJson,
+  waitForFault,
 } from './http-util.ts';
 
 // A simulator of the Open Telekom Cloud CSS API as DESIGN.md and the seed describe it: AK/SK
@@ -165,6 +166,10 @@ export class OtcCssSimulator {
   readonly clusters = new Map<string, OtcCluster>();
   readonly keys = new Map<string, string>();
   readonly faults = new FaultQueue();
+  /** Passwords that pass the published rule but that the provider refuses anyway (for tests). */
+  readonly refusedPasswords = new Set<string>();
+  /** Told of every authenticated reset request as it arrives, before it is handled. */
+  readonly resetListeners: ResetListener[] = [];
   readonly calls: OtcCall[] = [];
   /** How long a cluster stays busy after a reset. */
   changingMs: number;
@@ -290,8 +295,16 @@ export class OtcCssSimulator {
       cssError(res, 403, 'APIGW.0302', 'The X-Project-Id header does not name the project of the path');
       return;
     }
+    if (operation === 'reset') {
+      const sent = field(parseJson(body.toString('utf8')), 'newpassword');
+      if (typeof sent === 'string')
+        for (const listener of this.resetListeners) listener({ region, clusterId, password: sent });
+    }
     const fault = this.faults.take(operation, clusterId);
-    if (fault?.delayMs) await delay(fault.delayMs);
+    if (await waitForFault(res, fault)) {
+      record(0);
+      return;
+    }
     if (fault && !fault.applyThenDrop) {
       const answered: InjectedFault = { ...fault, headers: withRequestId(fault.headers) };
       if (answerWithFault(res, answered)) {
@@ -314,6 +327,11 @@ export class OtcCssSimulator {
     if (problem) {
       record(400);
       cssError(res, 400, 'CSS.0050', `Invalid password: ${problem}`);
+      return;
+    }
+    if (this.refusedPasswords.has(field(parseJson(body.toString('utf8')), 'newpassword') as string)) {
+      record(400);
+      cssError(res, 400, 'CSS.0050', 'Invalid password: the password cannot be used');
       return;
     }
     if (cluster.status !== '200' || cluster.actions.length > 0) {

@@ -6,12 +6,12 @@ import dynalite from 'dynalite';
 import { AwsSubsetSimulator } from './aws.ts';
 import {
   answerWithFault,
-  delay,
   FaultQueue,
   parseJson,
   readBody,
   readBodyBytes,
   sendJson,
+  waitForFault,
 } from './http-util.ts';
 import { NcloudCdssSimulator } from './ncloud-cdss.ts';
 import { OtcCssSimulator } from './otc-css.ts';
@@ -163,9 +163,8 @@ export const createLockTable = async (endpoint: string, tableName: string): Prom
 const faultyProxy = (faults: FaultQueue, target: () => string) =>
   guard(async (req, res) => {
     const body = await readBodyBytes(req);
-    const fault = faults.take(String(req.headers['x-amz-target'] ?? ''), undefined);
-    if (fault?.delayMs) await delay(fault.delayMs);
-    if (fault && answerWithFault(res, fault)) return;
+    const fault = faults.take(String(req.headers['x-amz-target'] ?? ''), undefined, body.toString('utf8'));
+    if ((await waitForFault(res, fault)) || (fault && answerWithFault(res, fault))) return;
     const upstream = new URL(target());
     await new Promise<void>((resolve, reject) => {
       const forward = request(
@@ -177,6 +176,13 @@ const faultyProxy = (faults: FaultQueue, target: () => string) =>
           headers: req.headers,
         },
         (answer) => {
+          if (fault?.applyThenDrop) {
+            // dynalite applied the write; the caller never hears of it.
+            answer.resume();
+            res.socket?.destroy();
+            resolve();
+            return;
+          }
           res.writeHead(answer.statusCode ?? 500, answer.headers);
           answer.pipe(res).on('finish', resolve);
         },

@@ -48,12 +48,12 @@ export interface VersionRecord {
 export class LeaseTable {
   readonly #client: DynamoDBClient;
   readonly #tableName: string;
-  readonly #leaseSeconds: number;
+  readonly #leaseMs: number;
 
   constructor(client: DynamoDBClient, tableName: string, leaseSeconds: number) {
     this.#client = client;
     this.#tableName = tableName;
-    this.#leaseSeconds = leaseSeconds;
+    this.#leaseMs = Math.round(leaseSeconds * 1000);
   }
 
   /**
@@ -77,13 +77,14 @@ export class LeaseTable {
             owner: { S: lease.owner },
             holder: { S: lease.holder },
             holderDeadline: { N: String(lease.holderDeadline) },
-            expiresAt: { N: String(epochSeconds(now) + this.#leaseSeconds) },
+            // Compared in milliseconds; expiresAt (whole seconds) only lets the table's TTL clean up.
+            leaseUntil: { N: String(now + this.#leaseMs) },
+            expiresAt: { N: String(Math.ceil((now + this.#leaseMs) / 1000)) },
           },
           ConditionExpression:
-            'attribute_not_exists(pk) OR expiresAt < :now OR (#owner = :owner AND (holder = :holder OR holderDeadline < :nowMs))',
+            'attribute_not_exists(pk) OR leaseUntil < :nowMs OR (#owner = :owner AND (holder = :holder OR holderDeadline < :nowMs))',
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: {
-            ':now': { N: String(epochSeconds(now)) },
             ':nowMs': { N: String(now) },
             ':owner': { S: lease.owner },
             ':holder': { S: lease.holder },
@@ -95,7 +96,7 @@ export class LeaseTable {
       const held =
         old?.owner?.S === lease.owner &&
         old.holder?.S !== lease.holder &&
-        Number(old.expiresAt?.N ?? 0) >= epochSeconds(now);
+        Number(old.leaseUntil?.N ?? 0) >= now;
       return held ? 'reentered' : 'acquired';
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {

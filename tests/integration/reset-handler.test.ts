@@ -265,11 +265,35 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', 
         Item: {
           pk: { S: `lease#${providerId}#${harness().region}#${id}` },
           owner: { S: 'dead-invocation' },
-          expiresAt: { N: String(Math.floor(Date.now() / 1000) - 1) },
+          holder: { S: 'dead-invocation/x' },
+          holderDeadline: { N: String(Date.now() - 5_000) },
+          leaseUntil: { N: String(Date.now() - 1) },
+          expiresAt: { N: String(Math.floor(Date.now() / 1000)) },
         },
       }),
     );
     expect((await call(id, {})).statusCode).toBe(200);
+  });
+
+  it('waits while another rotation’s lease is unexpired', async () => {
+    const { id } = cluster();
+    await new DynamoDBClient({}).send(
+      new PutItemCommand({
+        TableName: suite.sandbox.env.LOCK_TABLE,
+        Item: {
+          pk: { S: `lease#${providerId}#${harness().region}#${id}` },
+          owner: { S: 'another-rotation' },
+          holder: { S: 'another-rotation/x' },
+          holderDeadline: { N: '0' },
+          leaseUntil: { N: String(Date.now() + 60_000) },
+          expiresAt: { N: String(Math.floor(Date.now() / 1000) + 60) },
+        },
+      }),
+    );
+    const answer = await call(id, {});
+    expect(answer.statusCode).toBe(409);
+    expect(answer.body).toMatchObject({ error: { code: 'ROTATION_IN_PROGRESS' } });
+    expect(harness().calls(id)).toEqual([]);
   });
 
   it('answers PROVIDER_UNAVAILABLE before the function times out when the provider is slow', async () => {

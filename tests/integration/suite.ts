@@ -24,7 +24,14 @@ export interface Suite {
   secretName(providerId: string, clusterId: string): string;
 }
 
-export const useSuite = (): Suite => {
+export interface SuiteOptions {
+  /** Environment of the handlers, over the suite's defaults (read when the handlers load). */
+  env?: Record<string, string>;
+  /** How long a simulated cluster stays busy after a reset. */
+  changingMs?: number;
+}
+
+export const useSuite = (options: SuiteOptions = {}): Suite => {
   const streams = [process.stdout, process.stderr];
   const originalWrites = streams.map((stream) => stream.write);
   const handlers = new Map<string, Handler>();
@@ -53,7 +60,8 @@ export const useSuite = (): Suite => {
   };
 
   beforeAll(async () => {
-    const sandbox = await startSandbox({ ncloudChangingMs: 50, otcChangingMs: 50 });
+    const changingMs = options.changingMs ?? 50;
+    const sandbox = await startSandbox({ ncloudChangingMs: changingMs, otcChangingMs: changingMs });
     suite.sandbox = sandbox;
     Object.assign(process.env, sandbox.env, {
       CREDENTIALS_PREFIX,
@@ -62,6 +70,7 @@ export const useSuite = (): Suite => {
       // Short leases, so that tests can wait out the expiry of a lease nobody released.
       LEASE_SECONDS: '1',
       POWERTOOLS_LOG_LEVEL: 'DEBUG',
+      ...options.env,
     });
     // Powertools writes warnings and errors to stderr: capture both streams.
     for (const stream of streams) {
@@ -135,7 +144,6 @@ export const invokeInMode = async (
     /** The API Gateway event for a body and headers (region and cluster are in its path). */
     httpEvent(body: Record<string, unknown>, headers: Record<string, string>): unknown;
   },
-  // biome-ignore lint/suspicious/noExplicitAny: answers are inspected field by field by the tests
 ): Promise<any> => {
   if (mode === 'http') {
     const { provider: _, region: __, clusterId: ___, idempotencyKey, ...body } = request.envelope;

@@ -30,13 +30,13 @@ describe('LeaseTable: the cluster lease', () => {
         owner: { S: 'version-1' },
         holder: { S: 'request-1/nonce' },
         holderDeadline: { N: String(NOW + 29_000) },
+        leaseUntil: { N: String(NOW + 120_000) },
         expiresAt: { N: '1795000120' },
       },
       ConditionExpression:
-        'attribute_not_exists(pk) OR expiresAt < :now OR (#owner = :owner AND (holder = :holder OR holderDeadline < :nowMs))',
+        'attribute_not_exists(pk) OR leaseUntil < :nowMs OR (#owner = :owner AND (holder = :holder OR holderDeadline < :nowMs))',
       ExpressionAttributeNames: { '#owner': 'owner' },
       ExpressionAttributeValues: {
-        ':now': { N: '1795000000' },
         ':nowMs': { N: String(NOW) },
         ':owner': { S: 'version-1' },
         ':holder': { S: 'request-1/nonce' },
@@ -47,17 +47,25 @@ describe('LeaseTable: the cluster lease', () => {
 
   it('tells a lease left by an earlier invocation of the same rotation (re-entered) from a fresh one', async () => {
     ddb.on(PutItemCommand).resolves({
-      Attributes: { owner: { S: 'version-1' }, holder: { S: 'dead-request/nonce' }, expiresAt: unexpired },
+      Attributes: {
+        owner: { S: 'version-1' },
+        holder: { S: 'dead-request/nonce' },
+        leaseUntil: { N: String(NOW + 1) },
+      },
     });
     expect(await leases.acquire('k', LEASE, NOW)).toBe('reentered');
     // The SDK's retry of our own applied write is not a re-entry of someone else's attempt.
     ddb.on(PutItemCommand).resolves({
-      Attributes: { owner: { S: 'version-1' }, holder: { S: 'request-1/nonce' }, expiresAt: unexpired },
+      Attributes: {
+        owner: { S: 'version-1' },
+        holder: { S: 'request-1/nonce' },
+        leaseUntil: { N: String(NOW + 1) },
+      },
     });
     expect(await leases.acquire('k', LEASE, NOW)).toBe('acquired');
-    // An expired lease of another rotation is simply taken.
+    // An expired lease, even of this rotation, is simply taken.
     ddb.on(PutItemCommand).resolves({
-      Attributes: { owner: { S: 'version-0' }, holder: { S: 'x' }, expiresAt: { N: '1' } },
+      Attributes: { owner: { S: 'version-1' }, holder: { S: 'x' }, leaseUntil: { N: String(NOW - 1) } },
     });
     expect(await leases.acquire('k', LEASE, NOW)).toBe('acquired');
   });

@@ -195,6 +195,7 @@ describe('rotatePassword', () => {
       owner: { S: MINE },
       holder: { S: expect.stringMatching(/^lambda-req-1\//) },
       holderDeadline: { N: expect.any(String) },
+      leaseUntil: { N: expect.any(String) },
       expiresAt: { N: expect.any(String) },
     });
     expect(writes()[2]).toEqual({
@@ -308,7 +309,13 @@ describe('rotatePassword', () => {
       .callsFake(async (input: { Item: { pk: { S: string }; state?: { S: string } } }) => {
         log.push(putName(input.Item));
         return input.Item.pk.S.startsWith('lease#')
-          ? { Attributes: { owner: { S: MINE }, holder: { S: 'dead/x' }, expiresAt: { N: '9999999999' } } }
+          ? {
+              Attributes: {
+                owner: { S: MINE },
+                holder: { S: 'dead/x' },
+                leaseUntil: { N: String(Date.now() + 60_000) },
+              },
+            }
           : {};
       });
     resetFails = new ResetError('CLUSTER_STATE_CONFLICT', 'busy applying the earlier request');

@@ -4,7 +4,6 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
   ResourceExistsException,
-  ResourceNotFoundException,
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
@@ -17,7 +16,6 @@ const store = new SecretStore(new SecretsManagerClient({ region: 'eu-central-1' 
 const NAME = 'cluster-password-reset/ncloud-cdss/KR/1009123';
 const ARN = `arn:aws:secretsmanager:eu-central-1:123456789012:secret:${NAME}-AbCdEf`;
 const target = { provider: 'ncloud-cdss' as const, region: 'KR', clusterId: '1009123' };
-const notFound = () => new ResourceNotFoundException({ message: 'missing', $metadata: {} });
 
 describe('secret identity', () => {
   const state = (tags: Record<string, string>) => ({ arn: ARN, versions: new Map(), tags });
