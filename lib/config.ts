@@ -78,7 +78,9 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const config: Config = {
     stage,
     credentialsPrefix: trimSlash(env.CREDENTIALS_PREFIX ?? `/cluster-password-reset/${stage}/credentials`),
-    secretPrefix: trimSlash(env.SECRET_PREFIX ?? 'cluster-password-reset'),
+    // Per stage, like the lease table: two stages in one account must never rotate one secret
+    // under two different leases, nor reach each other's secrets through their roles.
+    secretPrefix: trimSlash(env.SECRET_PREFIX ?? `cluster-password-reset/${stage}`),
     lockTable: env.LOCK_TABLE ?? `cluster-password-reset-${stage}-leases`,
     eventBusName: env.EVENT_BUS_NAME ?? 'default',
     ncloudCdssSite,

@@ -54,8 +54,19 @@ export const seedDemo = (sandbox: Sandbox): void => {
   });
 };
 
-/** The commands `npm start` prints; the README shows the same ones. */
-export const demoInstructions = ({ apiUrl, sandbox }: { apiUrl: string; sandbox: Sandbox }): string => {
+/**
+ * The commands `npm start` prints; the README shows the same ones. The secret names use the
+ * stage's SECRET_PREFIX as the handlers see it (`cluster-password-reset/local` by default).
+ */
+export const demoInstructions = ({
+  apiUrl,
+  sandbox,
+  secretPrefix,
+}: {
+  apiUrl: string;
+  sandbox: Sandbox;
+  secretPrefix: string;
+}): string => {
   const { ncloud, otc } = DEMO;
   const post = (path: string) =>
     `  curl -s -X POST ${apiUrl}${path} -H 'content-type: application/json' -H 'Idempotency-Key: demo-1' -d '{}'`;
@@ -66,8 +77,8 @@ export const demoInstructions = ({ apiUrl, sandbox }: { apiUrl: string; sandbox:
     post(`/otc/css/${otc.region}/clusters/${otc.clusterId}/admin-password`),
     "Then compare each cluster's password with the stored AWSCURRENT value:",
     `  curl -s ${sandbox.urls.aws}/_sandbox/ncloud/clusters/${ncloud.region}/${ncloud.clusterId}`,
-    `  curl -s '${sandbox.urls.aws}/_sandbox/secrets?name=cluster-password-reset/ncloud-cdss/${ncloud.region}/${ncloud.clusterId}'`,
+    `  curl -s '${sandbox.urls.aws}/_sandbox/secrets?name=${secretPrefix}/ncloud-cdss/${ncloud.region}/${ncloud.clusterId}'`,
     `  curl -s ${sandbox.urls.aws}/_sandbox/otc/clusters/${otc.region}/${otc.clusterId}`,
-    `  curl -s '${sandbox.urls.aws}/_sandbox/secrets?name=cluster-password-reset/otc-css/${otc.region}/${otc.clusterId}'`,
+    `  curl -s '${sandbox.urls.aws}/_sandbox/secrets?name=${secretPrefix}/otc-css/${otc.region}/${otc.clusterId}'`,
   ].join('\n');
 };

@@ -75,6 +75,8 @@ export interface InjectedFault {
 
 export class FaultQueue {
   readonly #faults: InjectedFault[] = [];
+  /** How many requests a fault has answered, so that a test can tell a fault that never fired. */
+  taken = 0;
 
   add(fault: InjectedFault): void {
     this.#faults.push({ ...fault, times: fault.times ?? 1 });
@@ -99,6 +101,7 @@ export class FaultQueue {
     }
     fault.times = (fault.times ?? 1) - 1;
     if (fault.times <= 0) this.#faults.splice(index, 1);
+    this.taken++;
     return fault;
   }
 }

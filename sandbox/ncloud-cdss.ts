@@ -79,6 +79,8 @@ export class NcloudCdssSimulator {
   readonly refusedPasswords = new Set<string>();
   /** Told of every authenticated reset request as it arrives, before it is handled. */
   readonly resetListeners: ResetListener[] = [];
+  /** Told of every password the cluster takes, when it takes it (late applies included). */
+  readonly applyListeners: ResetListener[] = [];
   readonly calls: NcloudCall[] = [];
   /** How long a cluster stays `changing` after a reset. */
   changingMs: number;
@@ -214,6 +216,7 @@ export class NcloudCdssSimulator {
       return;
     }
     cluster.password = password as string;
+    for (const listener of this.applyListeners) listener({ region, clusterId, password: cluster.password });
     cluster.status = 'changing';
     cluster.changingUntil = Date.now() + this.changingMs;
     if (fault?.applyThenDrop) {

@@ -17,6 +17,7 @@ class SandboxOfflinePlugin {
   async start() {
     const { startSandbox } = await import('./server.ts');
     const { seedDemo, demoInstructions } = await import('./demo.ts');
+    const { readConfig } = await import('../lib/config.ts');
     const port = (name, fallback) => Number(process.env[name] ?? fallback);
     this.sandbox = await startSandbox({
       awsPort: port('SANDBOX_AWS_PORT', 4566),
@@ -39,7 +40,11 @@ class SandboxOfflinePlugin {
     const stage = this.serverless.service.provider.stage;
     const httpPort = this.serverless.service.custom?.['serverless-offline']?.httpPort ?? 3000;
     this.log.notice(
-      demoInstructions({ apiUrl: `http://127.0.0.1:${httpPort}/${stage}`, sandbox: this.sandbox }),
+      demoInstructions({
+        apiUrl: `http://127.0.0.1:${httpPort}/${stage}`,
+        sandbox: this.sandbox,
+        secretPrefix: readConfig(environment).secretPrefix,
+      }),
     );
   }
 

@@ -170,6 +170,8 @@ export class OtcCssSimulator {
   readonly refusedPasswords = new Set<string>();
   /** Told of every authenticated reset request as it arrives, before it is handled. */
   readonly resetListeners: ResetListener[] = [];
+  /** Told of every password the cluster takes, when it takes it (late applies included). */
+  readonly applyListeners: ResetListener[] = [];
   readonly calls: OtcCall[] = [];
   /** How long a cluster stays busy after a reset. */
   changingMs: number;
@@ -345,6 +347,7 @@ export class OtcCssSimulator {
       return;
     }
     cluster.password = field(parseJson(body.toString('utf8')), 'newpassword') as string;
+    for (const listener of this.applyListeners) listener({ region, clusterId, password: cluster.password });
     cluster.actions = [...cluster.actions, RESET_ACTION];
     cluster.busyUntil = Date.now() + this.changingMs;
     if (fault?.applyThenDrop) {

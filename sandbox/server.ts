@@ -192,7 +192,7 @@ const faultyProxy = (faults: FaultQueue, target: () => string) =>
     });
   });
 
-const FINGERPRINT_KEY_SECRET = 'cluster-password-reset/local/fingerprint-key';
+const FINGERPRINT_KEY_SECRET = 'cluster-password-reset-local-fingerprint-key';
 
 export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbox> => {
   const host = options.host ?? '127.0.0.1';

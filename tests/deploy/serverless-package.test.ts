@@ -9,8 +9,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // CloudFormation would deploy, so permissions and routes are asserted on it.
 
 const run = promisify(execFile);
+type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
 let dir: string;
-let template: { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
+let template: { Resources: Resources };
+/** The resources of another stage in the same account, as `serverless print` resolves them. */
+let otherStage: { Resources: Resources; environment: Record<string, unknown> };
+
+/** Stage `ci`'s secret namespace: SECRET_PREFIX, and the root of every secret its roles reach. */
+const SECRETS = 'cluster-password-reset/ci';
+/** A stage whose name starts with `ci`: the namespaces must still be apart. */
+const OTHER_STAGE = 'ci-2';
 
 const resourcesOfType = (type: string) =>
   Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
@@ -18,16 +26,25 @@ const resourcesOfType = (type: string) =>
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sls-package-'));
   const started = Date.now();
-  await run('serverless', ['package', '--stage', 'ci', '--region', 'eu-central-1', '--package', dir], {
-    env: {
-      ...process.env,
-      ESBUILD_WORK_FOLDER: '.esbuild-package-test',
-      SLS_TELEMETRY_DISABLED: '1',
-      AWS_ACCESS_KEY_ID: '',
-      AWS_SECRET_ACCESS_KEY: '',
-    },
-    timeout: 120_000,
-  });
+  const env = {
+    ...process.env,
+    ESBUILD_WORK_FOLDER: '.esbuild-package-test',
+    SLS_TELEMETRY_DISABLED: '1',
+    AWS_ACCESS_KEY_ID: '',
+    AWS_SECRET_ACCESS_KEY: '',
+  };
+  const [, printed] = await Promise.all([
+    run('serverless', ['package', '--stage', 'ci', '--region', 'eu-central-1', '--package', dir], {
+      env,
+      timeout: 120_000,
+    }),
+    run('serverless', ['print', '--stage', OTHER_STAGE, '--region', 'eu-central-1', '--format', 'json'], {
+      env,
+      timeout: 120_000,
+    }),
+  ]);
+  const config = JSON.parse(printed.stdout);
+  otherStage = { Resources: config.resources.Resources, environment: config.provider.environment };
   const sizes = [];
   for (const name of ['ncloudCdssResetCmakPassword', 'otcCssResetAdminPassword']) {
     sizes.push(`${name} ${((await stat(join(dir, `${name}.zip`))).size / 1024).toFixed(0)} KiB`);
@@ -54,7 +71,7 @@ describe('the packaged CloudFormation template', () => {
     });
     expect(fn?.Properties.Environment.Variables).toMatchObject({
       CREDENTIALS_PREFIX: '/cluster-password-reset/ci/credentials',
-      SECRET_PREFIX: 'cluster-password-reset',
+      SECRET_PREFIX: SECRETS,
       LOCK_TABLE: 'cluster-password-reset-ci-leases',
       NCLOUD_CDSS_SITE: 'public',
       NCLOUD_CDSS_RESET_API: 'resetMGMTPassword',
@@ -82,8 +99,8 @@ describe('the packaged CloudFormation template', () => {
   });
 
   const sub = (path: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:${path}` });
-  const roleStatements = (logicalId: string) =>
-    template.Resources[logicalId]?.Properties.Policies.flatMap(
+  const roleStatements = (logicalId: string, resources: Resources = template.Resources) =>
+    resources[logicalId]?.Properties.Policies.flatMap(
       (p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement,
     ) as Array<{ Action: string | string[]; Resource: unknown[]; Condition?: unknown }>;
 
@@ -141,7 +158,7 @@ describe('the packaged CloudFormation template', () => {
         ),
       ]);
       expect(resourcesOf('secretsmanager:PutSecretValue')).toEqual([
-        sub(`secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:cluster-password-reset/${provider}/*`),
+        sub(`secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${SECRETS}/${provider}/*`),
       ]);
       expect(resourcesOf('dynamodb:PutItem')).toEqual([{ 'Fn::GetAtt': ['LeaseTable', 'Arn'] }]);
       // Secrets: the provider's subtree for the rotation, and the fingerprint key read only.
@@ -150,11 +167,7 @@ describe('the packaged CloudFormation template', () => {
           .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
           .map((s) => s.Resource),
       ).toEqual([
-        [
-          sub(
-            `secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:cluster-password-reset/${provider}/*`,
-          ),
-        ],
+        [sub(`secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${SECRETS}/${provider}/*`)],
         [{ Ref: 'FingerprintKey' }],
       ]);
       expect(resourcesOf('events:PutEvents')).toEqual([
@@ -169,6 +182,61 @@ describe('the packaged CloudFormation template', () => {
       expect(statements.filter((s) => [s.Resource].flat().some((r) => r === '*'))).toEqual([]);
     },
   );
+
+  /** The name patterns of the secrets a role may use, as written after `secret:` in its ARNs. */
+  const secretPatterns = (roleId: string, resources: Resources) => {
+    const granted = roleStatements(roleId, resources)
+      .filter((s) => [s.Action].flat().some((a) => a.startsWith('secretsmanager:')))
+      .flatMap((s) => s.Resource);
+    // Besides named patterns, only the stack's own fingerprint key, whose name carries the stage.
+    expect(granted.filter((r) => !JSON.stringify(r).includes(':secret:'))).toEqual([
+      { Ref: 'FingerprintKey' },
+    ]);
+    return granted
+      .map((r) => (r as { 'Fn::Sub'?: string })['Fn::Sub'])
+      .filter((arn) => arn?.includes(':secret:'))
+      .map((arn) => (arn as string).slice((arn as string).indexOf(':secret:') + ':secret:'.length));
+  };
+  /** IAM's wildcards in a resource ARN: `*` any run of characters, `/` included; `?` one character. */
+  const grants = (patterns: string[], name: string) =>
+    patterns.some((pattern) =>
+      new RegExp(
+        `^${pattern
+          .split('')
+          .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+          .join('')}$`,
+      ).test(name),
+    );
+  /** Secrets Manager names of a stage's secrets, with the random suffix of their ARNs. */
+  const secretsOf = (prefix: string) => [
+    `${prefix}/ncloud-cdss/KR/1009123-AbCdEf`,
+    `${prefix}/otc-css/eu-de/4f3deec3-efa8-4598-bf91-560aad1377a3-AbCdEf`,
+  ];
+
+  it.each([
+    ['NcloudCdssResetRole', 'ncloud-cdss'],
+    ['OtcCssResetRole', 'otc-css'],
+  ])("keeps %s to its own stage's secrets, and another stage's role out of them", (roleId, provider) => {
+    const [, fn] = resourcesOfType('AWS::Lambda::Function')[0] ?? [];
+    const prefix = fn?.Properties.Environment.Variables.SECRET_PREFIX as string;
+    const otherPrefix = otherStage.environment.SECRET_PREFIX as string;
+    const mine = secretPatterns(roleId, template.Resources);
+    const theirs = secretPatterns(roleId, otherStage.Resources);
+    expect(grants(mine, `${prefix}/${provider}/KR/1-AbCdEf`)).toBe(true);
+    for (const name of secretsOf(otherPrefix)) expect(grants(mine, name), name).toBe(false);
+    for (const name of secretsOf(prefix)) expect(grants(theirs, name), name).toBe(false);
+    // Nor the names without a stage, which a stage keeps only by overriding the prefix.
+    for (const name of secretsOf('cluster-password-reset')) expect(grants(mine, name), name).toBe(false);
+    expect([prefix, otherPrefix]).toEqual([SECRETS, `cluster-password-reset/${OTHER_STAGE}`]);
+    expect(mine.every((pattern) => pattern.startsWith(`${SECRETS}/`))).toBe(true);
+    expect(theirs.every((pattern) => pattern.startsWith(`${otherPrefix}/`))).toBe(true);
+    expect(template.Resources.FingerprintKey?.Properties.Name).toBe(
+      'cluster-password-reset-ci-fingerprint-key',
+    );
+    expect(otherStage.Resources.FingerprintKey?.Properties.Name).toBe(
+      `cluster-password-reset-${OTHER_STAGE}-fingerprint-key`,
+    );
+  });
 
   it('makes the lease outlive the function, and creates the fingerprint key the functions are given', () => {
     for (const [, fn] of resourcesOfType('AWS::Lambda::Function').filter(([id]) => !id.includes('Custom'))) {

@@ -96,6 +96,14 @@ const sh = (command: string) =>
     return parsed;
   });
 
+it("prints the README's commands, with the stage's secret names", async () => {
+  const commands = await readmeCommands();
+  for (const command of commands) expect(logs).toContain(command);
+  expect(
+    commands.filter((c) => c.includes('/_sandbox/secrets?name=cluster-password-reset/local/')),
+  ).toHaveLength(2);
+});
+
 it.each([
   ['ncloud-cdss', 0],
   ['otc-css', 3],

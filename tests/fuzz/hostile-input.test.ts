@@ -76,7 +76,14 @@ const mutation = (providerId: string, mode: string): fc.Arbitrary<Mutation> => {
       .filter((value) => !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(value))
       .map((value) => ({ field: 'account', value })),
     fc
-      .constantFrom('other/x', 'cluster-password-reset/../x', 'arn:aws:secretsmanager:x')
+      .constantFrom(
+        'other/x',
+        'cluster-password-reset/../x',
+        'arn:aws:secretsmanager:x',
+        // Another stage's secret, and the names without a stage: outside this stage's subtree.
+        `cluster-password-reset/prod/${providerId}/x`,
+        `cluster-password-reset/${providerId}/x`,
+      )
       .map((value) => ({ field: 'secretId', value })),
     fc
       .constantFrom('has space', 'a'.repeat(200), 'key\u0000')

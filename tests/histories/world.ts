@@ -168,20 +168,27 @@ export const watch = (suite: Suite, providerId: string, clusterId: string, secre
     if (unstored.has(reset.password) || reset.password === stagePassword('AWSPENDING')) return;
     violations.push('a password was sent that is not the AWSPENDING version (stale re-send)');
   };
+  const check = (label: string) => {
+    const held = harness.clusterPassword(clusterId) as string;
+    suite.secretsUsed.add(held);
+    if (unstored.has(held)) return;
+    if (held !== stagePassword('AWSCURRENT') && held !== stagePassword('AWSPENDING')) {
+      violations.push(
+        `${label}: the provider holds a password that is neither AWSCURRENT nor AWSPENDING (lost)`,
+      );
+    }
+  };
+  // Checked at the moment the provider takes a password too, not only between steps: a late apply
+  // can lose a password and be overwritten again before the next checkpoint.
+  const onApply = (applied: { clusterId: string }) => {
+    if (applied.clusterId === clusterId) check('when the provider applied a reset');
+  };
   simulator.resetListeners.push(onReset);
+  simulator.applyListeners.push(onApply);
   return {
     violations,
     unstored,
-    check(label) {
-      const held = harness.clusterPassword(clusterId) as string;
-      suite.secretsUsed.add(held);
-      if (unstored.has(held)) return;
-      if (held !== stagePassword('AWSCURRENT') && held !== stagePassword('AWSPENDING')) {
-        violations.push(
-          `${label}: the provider holds a password that is neither AWSCURRENT nor AWSPENDING (lost)`,
-        );
-      }
-    },
+    check,
     answered(label, answer) {
       if (answer === 'killed' || !answer.ok || !answer.result?.password?.stored) return;
       const versionId = answer.result.password.versionId as string;
@@ -192,6 +199,7 @@ export const watch = (suite: Suite, providerId: string, clusterId: string, secre
     },
     stop() {
       simulator.resetListeners.splice(simulator.resetListeners.indexOf(onReset), 1);
+      simulator.applyListeners.splice(simulator.applyListeners.indexOf(onApply), 1);
     },
   };
 };

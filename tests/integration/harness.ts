@@ -5,7 +5,9 @@ import { ncloudHttpEvent, restApiEvent } from '../support/events.ts';
 
 // What the provider-agnostic integration suite needs to know of one provider and its simulator.
 
-export const CREDENTIALS_PREFIX = '/cluster-password-reset/itest/credentials';
+/** The stage the handlers run as: it scopes their default secret names. */
+export const STAGE = 'itest';
+export const CREDENTIALS_PREFIX = `/cluster-password-reset/${STAGE}/credentials`;
 
 export interface ProviderCall {
   operation: string;

@@ -40,7 +40,7 @@ const resetApis = (clusterId: string) =>
     .map((c) => c.api);
 
 const stored = (region: string, clusterId: string) => {
-  const value = suite.sandbox.aws.secretValue(`cluster-password-reset/ncloud-cdss/${region}/${clusterId}`);
+  const value = suite.sandbox.aws.secretValue(`${suite.secretPrefix}/ncloud-cdss/${region}/${clusterId}`);
   if (typeof value?.password === 'string') suite.secretsUsed.add(value.password);
   return value;
 };

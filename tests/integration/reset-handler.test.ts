@@ -1,7 +1,7 @@
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { lambdaContext } from '../support/events.ts';
-import type { ProviderHarness } from './harness.ts';
+import { type ProviderHarness, STAGE } from './harness.ts';
 import { leakedLines, report, useSuite } from './suite.ts';
 
 // The real handlers, invoked as API Gateway would, against the sandbox over HTTP: the provider
@@ -32,8 +32,7 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', 
     return { statusCode: answer.statusCode, body: JSON.parse(answer.body) };
   };
 
-  const secretName = (clusterId: string) =>
-    `cluster-password-reset/${providerId}/${harness().region}/${clusterId}`;
+  const secretName = (clusterId: string) => suite.secretName(providerId, clusterId);
   const current = (clusterId: string) => suite.sandbox.aws.secretValue(secretName(clusterId));
 
   const cluster = (options: { busy?: boolean } = {}) => suite.cluster(providerId, options);
@@ -62,6 +61,8 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', 
       idempotencyKey: `ok-${id}`,
     });
     expect(answer.body.password.secretArn).toContain(secretName(id));
+    // The stage's own namespace, the one its lease table guards.
+    expect(secretName(id)).toBe(`cluster-password-reset/${STAGE}/${providerId}/${harness().region}/${id}`);
     expect(answer.body.providerRequestId).toEqual(expect.any(String));
     expect(JSON.stringify(answer.body)).not.toContain(clusterPassword);
     // State check, the reset, then polling until the cluster settles.

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll } from 'vitest';
+import { readConfig } from '../../lib/config.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/server.ts';
 import { eventBridgeEvent, lambdaContext } from '../support/events.ts';
 import { recordText, trackSecret } from '../support/leak-scan.ts';
-import { CREDENTIALS_PREFIX, ncloudHarness, otcHarness, type ProviderHarness } from './harness.ts';
+import { CREDENTIALS_PREFIX, ncloudHarness, otcHarness, type ProviderHarness, STAGE } from './harness.ts';
 
 // Shared set-up of the integration suites: a sandbox, the environment that points the unchanged
 // handlers at it, the handlers of both providers, credentials per account, and a capture of
@@ -21,6 +22,9 @@ export interface Suite {
   output: string[];
   /** Adds a running cluster with a fresh id and a known password. */
   cluster(id: string, options?: { busy?: boolean }): { id: string; initialPassword: string };
+  /** The handlers' SECRET_PREFIX, as they read it from the suite's environment. */
+  secretPrefix: string;
+  /** The default secret name of a cluster in the provider's harness region. */
   secretName(providerId: string, clusterId: string): string;
 }
 
@@ -49,7 +53,7 @@ export const useSuite = (options: SuiteOptions = {}): Suite => {
     }
   };
   suite.secretName = (providerId, clusterId) =>
-    `cluster-password-reset/${providerId}/${suite.harness(providerId).region}/${clusterId}`;
+    `${suite.secretPrefix}/${providerId}/${suite.harness(providerId).region}/${clusterId}`;
   suite.cluster = (providerId, options = {}) => {
     const harness = suite.harness(providerId);
     const id = harness.newClusterId();
@@ -64,6 +68,7 @@ export const useSuite = (options: SuiteOptions = {}): Suite => {
     const sandbox = await startSandbox({ ncloudChangingMs: changingMs, otcChangingMs: changingMs });
     suite.sandbox = sandbox;
     Object.assign(process.env, sandbox.env, {
+      STAGE,
       CREDENTIALS_PREFIX,
       PROVIDER_TIMEOUT_MS: '800',
       STATE_POLL_INTERVAL_MS: '20',
@@ -72,6 +77,8 @@ export const useSuite = (options: SuiteOptions = {}): Suite => {
       POWERTOOLS_LOG_LEVEL: 'DEBUG',
       ...options.env,
     });
+    // Secret names follow whatever prefix the handlers will read, so a suite may override it.
+    suite.secretPrefix = readConfig().secretPrefix;
     // Powertools writes warnings and errors to stderr: capture both streams.
     for (const stream of streams) {
       stream.write = ((chunk: string | Uint8Array) => {

@@ -7,7 +7,7 @@ describe('readConfig', () => {
   it('applies the defaults of DESIGN.md for a stage', () => {
     expect(readConfig({ STAGE: 'prod' })).toMatchObject({
       credentialsPrefix: '/cluster-password-reset/prod/credentials',
-      secretPrefix: 'cluster-password-reset',
+      secretPrefix: 'cluster-password-reset/prod',
       lockTable: 'cluster-password-reset-prod-leases',
       eventBusName: 'default',
       ncloudCdssSite: 'public',
@@ -17,6 +17,18 @@ describe('readConfig', () => {
       otcCssEndpointOverridden: false,
       providerTimeoutMs: 10_000,
     });
+  });
+
+  it('scopes the secret names by stage, as the lease table is, unless SECRET_PREFIX says otherwise', () => {
+    expect(readConfig({}).secretPrefix).toBe('cluster-password-reset/dev');
+    expect(readConfig({ STAGE: 'staging' }).secretPrefix).toBe('cluster-password-reset/staging');
+    expect(readConfig({ STAGE: 'prod', SECRET_PREFIX: 'cluster-password-reset' })).toMatchObject({
+      secretPrefix: 'cluster-password-reset',
+      lockTable: 'cluster-password-reset-prod-leases',
+    });
+    expect(readConfig({ STAGE: 'prod', SECRET_PREFIX: 'passwords/kafka/' }).secretPrefix).toBe(
+      'passwords/kafka',
+    );
   });
 
   it.each([

@@ -5,15 +5,23 @@ import type { NormalizedEvent, ValidatedEvent } from '../../../lib/middleware/in
 import { validate } from '../../../lib/middleware/validate.ts';
 import { ncloudCdss } from '../../../lib/providers/ncloud/index.ts';
 
-const run = async (mode: NormalizedEvent['mode'], input: Record<string, unknown>) => {
+const run = async (
+  mode: NormalizedEvent['mode'],
+  input: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = { STAGE: 'test' },
+) => {
   const request = { event: { mode, input }, context: {}, internal: {} };
-  await validate({ provider: ncloudCdss, config: readConfig({}) }).before?.(request as never);
+  await validate({ provider: ncloudCdss, config: readConfig(env) }).before?.(request as never);
   return (request.event as unknown as ValidatedEvent).envelope;
 };
 
-const rejection = async (mode: NormalizedEvent['mode'], input: Record<string, unknown>) => {
+const rejection = async (
+  mode: NormalizedEvent['mode'],
+  input: Record<string, unknown>,
+  env?: NodeJS.ProcessEnv,
+) => {
   try {
-    await run(mode, input);
+    await run(mode, input, env);
   } catch (error) {
     return error as ResetError;
   }
@@ -21,6 +29,9 @@ const rejection = async (mode: NormalizedEvent['mode'], input: Record<string, un
 };
 
 const valid = { region: 'KR', clusterId: '1009123' };
+/** The ncloud handler's secret subtree in stage `test`. */
+const ROOT = 'cluster-password-reset/test/ncloud-cdss/';
+const outsideRoot = `must name a secret under "${ROOT}"`;
 
 describe('validate', () => {
   it('applies the defaults of DESIGN.md', async () => {
@@ -44,21 +55,13 @@ describe('validate', () => {
     [{ account: '../other' }, 'account', 'must be 1-64 letters, digits, ".", "_" or "-"'],
     [{ dryRun: 'yes' }, 'dryRun', 'must be true or false'],
     [{ provider: 'otc-css' }, 'provider', 'must be "ncloud-cdss" for this handler'],
-    [
-      { secretId: 'other-prefix/x' },
-      'secretId',
-      'must name a secret under "cluster-password-reset/ncloud-cdss/"',
-    ],
-    [
-      { secretId: 'cluster-password-reset/otc-css/x' },
-      'secretId',
-      'must name a secret under "cluster-password-reset/ncloud-cdss/"',
-    ],
-    [
-      { secretId: 'cluster-password-reset/../x' },
-      'secretId',
-      'must name a secret under "cluster-password-reset/ncloud-cdss/"',
-    ],
+    [{ secretId: 'other-prefix/x' }, 'secretId', outsideRoot],
+    [{ secretId: 'cluster-password-reset/test/otc-css/x' }, 'secretId', outsideRoot],
+    [{ secretId: 'cluster-password-reset/test/../x' }, 'secretId', outsideRoot],
+    [{ secretId: `${ROOT}../../prod/ncloud-cdss/KR/1` }, 'secretId', outsideRoot],
+    // Another stage's secrets, and the names without a stage, are not this stage's to rotate.
+    [{ secretId: 'cluster-password-reset/prod/ncloud-cdss/KR/1009123' }, 'secretId', outsideRoot],
+    [{ secretId: 'cluster-password-reset/ncloud-cdss/KR/1009123' }, 'secretId', outsideRoot],
     [
       { idempotencyKey: 'has space' },
       'idempotencyKey',
@@ -71,6 +74,20 @@ describe('validate', () => {
     expect(error.code).toBe('VALIDATION_FAILED');
     expect(error.httpStatus).toBe(400);
     expect(error.fields).toContainEqual({ field, rule });
+  });
+
+  it("accepts a secretId under the stage's subtree, or under an overriding SECRET_PREFIX", async () => {
+    expect((await run('http', { ...valid, secretId: `${ROOT}kafka-prod` })).secretId).toBe(
+      `${ROOT}kafka-prod`,
+    );
+    const shortNames = { STAGE: 'prod', SECRET_PREFIX: 'cluster-password-reset' };
+    const name = 'cluster-password-reset/ncloud-cdss/KR/1009123';
+    expect((await run('http', { ...valid, secretId: name }, shortNames)).secretId).toBe(name);
+    const error = await rejection('http', { ...valid, secretId: `${ROOT}x` }, shortNames);
+    expect(error.fields).toContainEqual({
+      field: 'secretId',
+      rule: 'must name a secret under "cluster-password-reset/ncloud-cdss/"',
+    });
   });
 
   it('lists every broken field at once', async () => {

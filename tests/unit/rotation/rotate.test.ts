@@ -34,7 +34,7 @@ import { SecretStore } from '../../../lib/rotation/secret-store.ts';
 const sm = mockClient(SecretsManagerClient);
 const ddb = mockClient(DynamoDBClient);
 const config = readConfig({ STAGE: 'test' });
-const NAME = 'cluster-password-reset/ncloud-cdss/KR/1009123';
+const NAME = `${config.secretPrefix}/ncloud-cdss/KR/1009123`;
 const PLACEHOLDER = versionIdFor(NAME, '(placeholder)');
 
 /** Everything that happened, AWS calls and provider calls, in order. */

@@ -9,11 +9,12 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { readConfig } from '../../../lib/config.ts';
 import { identityMismatch, identityTags, SecretStore } from '../../../lib/rotation/secret-store.ts';
 
 const sm = mockClient(SecretsManagerClient);
 const store = new SecretStore(new SecretsManagerClient({ region: 'eu-central-1' }));
-const NAME = 'cluster-password-reset/ncloud-cdss/KR/1009123';
+const NAME = `${readConfig({ STAGE: 'test' }).secretPrefix}/ncloud-cdss/KR/1009123`;
 const ARN = `arn:aws:secretsmanager:eu-central-1:123456789012:secret:${NAME}-AbCdEf`;
 const target = { provider: 'ncloud-cdss' as const, region: 'KR', clusterId: '1009123' };
 
