@@ -38,9 +38,13 @@ export interface KeyRecord {
   outcome?: unknown;
 }
 
-/** What became of a pending version: applied by the provider, or discarded after a refusal. */
+/**
+ * What became of a pending version: sent (the provider may have it), applied by the provider,
+ * refused (a definitive refusal of every send so far; still pending), or discarded (refused and
+ * no longer pending).
+ */
 export interface VersionRecord {
-  state: 'applied' | 'discarded';
+  state: 'sent' | 'applied' | 'refused' | 'discarded';
   /** For a discarded version: the refusal, and whether the same key may try again. */
   error?: ErrorReport;
 }
@@ -205,7 +209,8 @@ export class LeaseTable {
   async versionRecord(key: string, now = Date.now()): Promise<VersionRecord | undefined> {
     const item = await this.#get(key, now);
     const state = item?.state?.S;
-    if (state !== 'applied' && state !== 'discarded') return undefined;
+    if (state !== 'sent' && state !== 'applied' && state !== 'refused' && state !== 'discarded')
+      return undefined;
     return item?.error?.S ? { state, error: JSON.parse(item.error.S) as ErrorReport } : { state };
   }
 

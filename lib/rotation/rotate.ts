@@ -7,7 +7,7 @@ import { generatePassword } from '../password/policy.ts';
 import type { ClusterFacts, ProviderClient, ProviderDefinition, Target } from '../providers/types.ts';
 import type { PasswordReport, SuccessResult } from '../result.ts';
 import type { RequestFingerprints } from './fingerprint.ts';
-import { type LeaseTable, replayedFailure } from './lease-table.ts';
+import { type LeaseTable, replayedFailure, type VersionRecord } from './lease-table.ts';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -249,7 +249,7 @@ const rotateStored = async <C>(
     // only the promotion is left; otherwise re-send exactly that password.
     if (record?.state === 'applied') return promoteOwn(rotation, secret, report, {});
     const password = await readPassword(rotation, versionId);
-    return sendOwn(rotation, secret, report, password);
+    return sendOwn(rotation, secret, report, password, record);
   }
   if (record?.state === 'applied' || (stages !== undefined && record === undefined)) {
     // Applied (promoted by us, or rolled forward by another rotation), perhaps since superseded:
@@ -261,7 +261,7 @@ const rotateStored = async <C>(
     // Refused for a passing reason (busy, throttled): the same password, labelled pending again.
     const password = await readPassword(rotation, versionId);
     await deps.secrets.relabelPending(secretName, versionId, versionWithStage(secret, AWSPENDING));
-    return sendOwn(rotation, secret, report, password);
+    return sendOwn(rotation, secret, report, password, record);
   }
 
   const password = envelope.password ?? generatePassword(provider.passwordPolicy);
@@ -273,7 +273,7 @@ const rotateStored = async <C>(
     clusterId: rotation.target.clusterId,
     rotatedAt: new Date().toISOString(),
   });
-  return sendOwn(rotation, secret, report, password);
+  return sendOwn(rotation, secret, report, password, record);
 };
 
 const unknownDiscard = {
@@ -295,19 +295,51 @@ const readPassword = async <C>(rotation: Rotation<C>, versionId: string): Promis
 type SendResult =
   | { outcome: 'applied'; providerRequestId?: string }
   | { outcome: 'not-applied'; error: ResetError }
+  /** Refused now, but an earlier send of the same password may have been applied: proves nothing. */
+  | { outcome: 'inconclusive'; error: ResetError }
   | { outcome: 'unknown'; error: unknown };
 
 /**
- * Sends a reset and classifies its outcome. A refusal counts as "not applied" only when no earlier
- * send of this version may still be applied (the lease was not re-entered); otherwise it proves
- * nothing. After an unknown outcome the lease is kept until it expires.
+ * Sends a version's password and classifies the outcome. Before a version's first send (since it
+ * was stored, or last refused) a "sent" record is written, so that every later reader knows the
+ * provider may have it, even if this process dies right after. A refusal counts as "not applied"
+ * only for such a first send in a lease no earlier invocation left behind; a refusal of a re-send
+ * is inconclusive, since an earlier send may have been applied. After an unknown outcome the lease
+ * is kept until it expires.
  */
-const sendReset = async <C>(rotation: Rotation<C>, password: string): Promise<SendResult> => {
+const sendVersion = async <C>(
+  rotation: Rotation<C>,
+  versionId: string,
+  password: string,
+  record: VersionRecord | undefined,
+): Promise<SendResult> => {
+  const firstSend = record?.state !== 'sent';
+  if (firstSend) {
+    await rotation.deps.leases.markVersion(versionRecordKey(rotation.secretName, versionId), {
+      state: 'sent',
+    });
+  }
+  return sendReset(rotation, password, firstSend);
+};
+
+const sendReset = async <C>(
+  rotation: Rotation<C>,
+  password: string,
+  firstSend: boolean,
+): Promise<SendResult> => {
   try {
     return { outcome: 'applied', ...(await rotation.client.reset(password)) };
   } catch (error) {
-    if (outcomeOfFailedReset(error) === 'not-applied' && !rotation.keepLease) {
-      return { outcome: 'not-applied', error: error as ResetError };
+    if (outcomeOfFailedReset(error) === 'not-applied') {
+      const refusal = error as ResetError;
+      if (firstSend && !rotation.keepLease) return { outcome: 'not-applied', error: refusal };
+      logger.warn(
+        'a re-sent password was refused, but an earlier send may have been applied: it stays pending',
+        {
+          code: refusal.code,
+        },
+      );
+      return { outcome: 'inconclusive', error: refusal };
     }
     rotation.keepLease = true;
     logger.warn('reset outcome unknown: the lease is kept until it expires', {
@@ -322,9 +354,10 @@ const sendOwn = async <C>(
   secret: SecretState,
   report: PasswordReport,
   password: string,
+  record: VersionRecord | undefined,
 ): Promise<SuccessResult> => {
-  const sent = await sendReset(rotation, password);
-  if (sent.outcome === 'unknown') throw sent.error;
+  const sent = await sendVersion(rotation, rotation.versionId, password, record);
+  if (sent.outcome === 'unknown' || sent.outcome === 'inconclusive') throw sent.error;
   if (sent.outcome === 'not-applied') {
     await discard(rotation, rotation.versionId, sent.error);
     await recordRefusal(rotation, sent.error);
@@ -402,10 +435,17 @@ const settleOtherPending = async <C>(
       return (await deps.secrets.describe(secretName)) ?? secret;
     }
     logger.info('rolling forward a pending password left by an earlier attempt', { versionId: pending });
-    const sent = await sendReset(rotation, stored.password);
-    if (sent.outcome === 'unknown') throw sent.error;
+    const sent = await sendVersion(rotation, pending, stored.password, record);
+    if (sent.outcome === 'unknown' || sent.outcome === 'inconclusive') throw sent.error;
     if (sent.outcome === 'not-applied') {
-      if (sent.error.retryable) throw sent.error;
+      if (sent.error.retryable) {
+        // Not applied, and still pending: the next send is again a first one.
+        await deps.leases.markVersion(versionRecordKey(secretName, pending), {
+          state: 'refused',
+          error: errorReport(sent.error),
+        });
+        throw sent.error;
+      }
       await discard(rotation, pending, sent.error);
       return (await deps.secrets.describe(secretName)) ?? secret;
     }
@@ -424,8 +464,10 @@ const resetUnstored = async <C>(rotation: Rotation<C>): Promise<SuccessResult> =
   const password = request.envelope.password as string;
   await client.assertReady();
   await settleOtherPending(rotation, await describeOwnSecret(rotation));
-  const sent = await sendReset(rotation, password);
-  if (sent.outcome === 'unknown') throw sent.error;
+  // No version to record: a refusal of the supplied password is final only if no earlier
+  // invocation of this request may still be sending it.
+  const sent = await sendReset(rotation, password, true);
+  if (sent.outcome === 'unknown' || sent.outcome === 'inconclusive') throw sent.error;
   if (sent.outcome === 'not-applied') {
     await recordRefusal(rotation, sent.error);
     throw sent.error;

@@ -288,6 +288,29 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s', (providerId) => {
     expectConverged(providerId, id);
   });
 
+  it('12. a re-sent password the provider now refuses stays pending: an earlier send may have been applied', async () => {
+    const id = await rotatedCluster(providerId);
+    harness().addFault({ operation: 'reset', clusterId: id, applyThenDrop: true });
+    expect((await invoke(suite, request(providerId, id, `a-${id}`))).name).toBe('ProviderUnavailable');
+    const applied = harness().clusterPassword(id) as string;
+    await waitOutLease();
+    // B rolls A's password forward; this time the provider refuses it (as some refuse a password
+    // they already have). A's first send was applied: discarding the version would lose it.
+    const refusal = harness().resetAnswers.find(
+      (a) => a.code === 'PROVIDER_REJECTED' && a.fault.status === 400,
+    );
+    harness().addFault({ operation: 'reset', clusterId: id, ...refusal?.fault });
+    const b = await invoke(suite, request(providerId, id, `b-${id}`));
+    expect(b.ok).toBe(false);
+    monitor?.check('after the refused re-send');
+    expect(stored(providerId, id, 'AWSPENDING')).toBe(applied);
+    // Once the provider takes it again, the next rotation finishes it and goes on.
+    expect((await untilSettled(() => invoke(suite, request(providerId, id, `c-${id}`)), 3_000)).ok).toBe(
+      true,
+    );
+    expectConverged(providerId, id);
+  });
+
   it('11. a completed key whose record was lost, superseded twice, answers ok without sending', async () => {
     const id = await rotatedCluster(providerId);
     // The write that records the completed rotation fails for good (more than the SDK's attempts).

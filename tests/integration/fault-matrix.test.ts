@@ -65,7 +65,8 @@ const provider =
     });
 
 // In the order of the protocol: bind the key, take the lease, check the cluster, read the secret,
-// write the pending version, reset, record "applied", promote, settle, record the key, release.
+// write the pending version, record "sent", reset, record "applied", promote, settle, record the
+// key, release.
 const STEPS: Array<Step & { write?: boolean; afterCompletion?: boolean }> = [
   { name: 'reading the key record', inject: dynamo('GetItem') },
   { name: 'binding the key', inject: dynamo('PutItem'), write: true },
@@ -74,17 +75,18 @@ const STEPS: Array<Step & { write?: boolean; afterCompletion?: boolean }> = [
   { name: 'reading the secret', inject: secrets('DescribeSecret') },
   { name: 'reading the version record', inject: dynamo('GetItem', 1) },
   { name: 'writing the pending version', inject: secrets('PutSecretValue'), write: true },
+  { name: 'recording the version sent', inject: dynamo('PutItem', 2), write: true },
   { name: 'sending the reset', inject: provider('reset') },
   {
     name: 'sending the reset (applied, answer lost)',
     inject: (providerId, clusterId) =>
       suite.harness(providerId).addFault({ operation: 'reset', clusterId, applyThenDrop: true }),
   },
-  { name: 'recording the version applied', inject: dynamo('PutItem', 2), write: true },
+  { name: 'recording the version applied', inject: dynamo('PutItem', 3), write: true },
   { name: 'moving AWSCURRENT', inject: secrets('UpdateSecretVersionStage'), write: true },
   { name: 'clearing AWSPENDING', inject: secrets('UpdateSecretVersionStage', 1), write: true },
   { name: 'waiting for the cluster to settle', inject: provider('state', 1, 3), afterCompletion: true },
-  { name: 'recording the result', inject: dynamo('PutItem', 3), write: true, afterCompletion: true },
+  { name: 'recording the result', inject: dynamo('PutItem', 4), write: true, afterCompletion: true },
   { name: 'releasing the lease', inject: dynamo('DeleteItem'), write: true, afterCompletion: true },
 ];
 

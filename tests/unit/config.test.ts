@@ -82,6 +82,16 @@ describe('readConfig', () => {
     expect(() => readConfig(env)).toThrow(message);
   });
 
+  it('refuses at start a lease that does not outlive the function', () => {
+    expect(() => readConfig({ LEASE_SECONDS: '29', FUNCTION_TIMEOUT_SECONDS: '29' })).toThrow(
+      'LEASE_SECONDS (29) must exceed the function timeout (29 s)',
+    );
+    expect(readConfig({ LEASE_SECONDS: '30', FUNCTION_TIMEOUT_SECONDS: '29' }).leaseSeconds).toBe(30);
+    // Without a declared timeout (tests, local tools) nothing is compared; fractions are allowed.
+    expect(readConfig({ LEASE_SECONDS: '0.5' }).leaseSeconds).toBe(0.5);
+    expect(() => readConfig({ LEASE_SECONDS: '0' })).toThrow('LEASE_SECONDS must be a positive number');
+  });
+
   it('refuses a timeout that is not a positive integer', () => {
     expect(() => readConfig({ PROVIDER_TIMEOUT_MS: '-5' })).toThrow(
       'PROVIDER_TIMEOUT_MS must be a positive integer',

@@ -37,11 +37,17 @@ export const ncloudError = (response: ProviderResponse, secrets: ReadonlyArray<s
     plainTextBody(response),
   );
   const ok2xx = response.status >= 200 && response.status < 300;
-  const summary = ok2xx
-    ? 'Naver Cloud did not confirm the password reset (result was not true)'
-    : `Naver Cloud answered HTTP ${response.status}`;
+  // `result: null` (or false) is Naver's documented refusal. A 2xx that says nothing readable
+  // about the result is no refusal: the reset may have been applied, so it is "unknown".
+  const refused =
+    ok2xx && response.json !== null && typeof response.json === 'object' && 'result' in response.json;
+  const summary = !ok2xx
+    ? `Naver Cloud answered HTTP ${response.status}`
+    : refused
+      ? 'Naver Cloud did not confirm the password reset (result was not true)'
+      : `Naver Cloud answered HTTP ${response.status} without a result: the reset may have been applied`;
   return new ResetError(
-    ok2xx ? 'PROVIDER_REJECTED' : codeForHttpStatus(response.status),
+    !ok2xx ? codeForHttpStatus(response.status) : refused ? 'PROVIDER_REJECTED' : 'PROVIDER_UNAVAILABLE',
     withProviderMessage(summary, providerMessage, secrets),
     providerErrorDetails(response, providerCode),
   );

@@ -32,8 +32,9 @@ const codeFor = (status: number, providerCode: string | undefined): ErrorCode =>
   if (known) return known;
   // CSS answers 412 when the cluster is not in security mode: there is no admin password.
   if (status === 412) return 'PRECONDITION_FAILED';
-  // Any 2xx that reaches here was not the 200 of a success.
-  if (status >= 200 && status < 300) return 'PROVIDER_REJECTED';
+  // Any 2xx that reaches here was not the 200 of a success, nor a known refusal (202 CSS.0011):
+  // the change may still be applied, so it is an unknown outcome, never a refusal.
+  if (status >= 200 && status < 300) return 'PROVIDER_UNAVAILABLE';
   return codeForHttpStatus(status);
 };
 

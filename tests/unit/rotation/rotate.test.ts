@@ -163,6 +163,7 @@ describe('rotatePassword', () => {
       'ddb:acquireLease',
       'provider:assertReady',
       'sm:putPending',
+      'ddb:markVersion:sent',
       'provider:reset',
       'ddb:markVersion:applied',
       'sm:stage',
@@ -198,11 +199,10 @@ describe('rotatePassword', () => {
       leaseUntil: { N: expect.any(String) },
       expiresAt: { N: expect.any(String) },
     });
-    expect(writes()[2]).toEqual({
-      pk: { S: `version#${NAME}#${MINE}` },
-      state: { S: 'applied' },
-      expiresAt: { N: expect.any(String) },
-    });
+    expect(writes().slice(2, 4)).toEqual([
+      { pk: { S: `version#${NAME}#${MINE}` }, state: { S: 'sent' }, expiresAt: { N: expect.any(String) } },
+      { pk: { S: `version#${NAME}#${MINE}` }, state: { S: 'applied' }, expiresAt: { N: expect.any(String) } },
+    ]);
     expect(result).toEqual({
       ok: true,
       provider: 'ncloud-cdss',
@@ -323,6 +323,36 @@ describe('rotatePassword', () => {
     expect(log).not.toContain('ddb:markVersion:discarded');
     expect(log.at(-1)).toBe('ddb:handOver');
     expect(sentPasswords).toEqual(['Stored-pw-1!']);
+  });
+
+  it('keeps a re-sent password pending when the provider refuses it: an earlier send may have been applied', async () => {
+    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'], [OTHER]: ['AWSPENDING'] });
+    records({ [`version#${NAME}#${OTHER}`]: { state: { S: 'sent' } } });
+    sm.on(GetSecretValueCommand, { SecretId: NAME }).resolves({
+      SecretString: JSON.stringify({ password: 'Maybe-applied-1!' }),
+    });
+    resetFails = new ResetError('PROVIDER_REJECTED', 'refused');
+    await expect(rotate()).rejects.toMatchObject({ code: 'PROVIDER_REJECTED' });
+    expect(sentPasswords).toEqual(['Maybe-applied-1!']);
+    expect(stageCalls()).toEqual([]);
+    expect(log).not.toContain('ddb:markVersion:discarded');
+    expect(log).not.toContain('ddb:markVersion:sent');
+    expect(log).not.toContain('ddb:finishKey:failed');
+  });
+
+  it('marks another attempt’s pending password refused but keeps it pending after a passing refusal', async () => {
+    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'], [OTHER]: ['AWSPENDING'] });
+    sm.on(GetSecretValueCommand, { SecretId: NAME }).resolves({
+      SecretString: JSON.stringify({ password: 'Left-behind-1!' }),
+    });
+    resetFails = new ResetError('CLUSTER_STATE_CONFLICT', 'busy');
+    await expect(rotate()).rejects.toMatchObject({ code: 'CLUSTER_STATE_CONFLICT' });
+    expect(
+      writes()
+        .slice(2)
+        .map((item) => item?.state?.S),
+    ).toEqual(['sent', 'refused']);
+    expect(stageCalls()).toEqual([]);
   });
 
   it('re-sends the stored pending password on a retry with the same key', async () => {
@@ -486,10 +516,11 @@ describe('rotatePassword', () => {
     await rotate();
     expect(sentPasswords[0]).toBe('Left-behind-1!');
     expect(sentPasswords).toHaveLength(2);
-    expect(log.slice(0, 9)).toEqual([
+    expect(log.slice(0, 10)).toEqual([
       'ddb:bindKey',
       'ddb:acquireLease',
       'provider:assertReady',
+      'ddb:markVersion:sent',
       'provider:reset',
       'ddb:markVersion:applied',
       'sm:stage',
@@ -503,7 +534,7 @@ describe('rotatePassword', () => {
       MoveToVersionId: OTHER,
       RemoveFromVersionId: PLACEHOLDER,
     });
-    expect(writes()[2]?.pk).toEqual({ S: `version#${NAME}#${OTHER}` });
+    expect(writes()[2]).toMatchObject({ pk: { S: `version#${NAME}#${OTHER}` }, state: { S: 'sent' } });
   });
 
   it('discards another attempt’s pending password the provider refuses for good, then rotates its own', async () => {
@@ -531,7 +562,7 @@ describe('rotatePassword', () => {
       VersionStage: 'AWSPENDING',
       RemoveFromVersionId: OTHER,
     });
-    expect(writes()[2]).toMatchObject({ pk: { S: `version#${NAME}#${OTHER}` }, state: { S: 'discarded' } });
+    expect(writes()[3]).toMatchObject({ pk: { S: `version#${NAME}#${OTHER}` }, state: { S: 'discarded' } });
     expect(sentPasswords).toHaveLength(2);
   });
 

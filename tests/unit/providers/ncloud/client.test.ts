@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../../../lib/config.ts';
-import { ResetError } from '../../../../lib/errors.ts';
 import { createNcloudClient } from '../../../../lib/providers/ncloud/client.ts';
 import { NcloudCdssSimulator } from '../../../../sandbox/ncloud-cdss.ts';
+import { rejection } from '../../../support/rejection.ts';
 import { type Served, serve } from '../../../support/serve.ts';
 
 const ACCESS_KEY = 'ncp-client-test-AK';
@@ -38,15 +38,6 @@ const addCluster = (region = 'KR', managerUserName = 'kafkamanager') =>
   sim.addCluster({ region, serviceGroupInstanceNo: CLUSTER, password: 'Old-Manager-pw1!', managerUserName });
 
 const paths = () => sim.calls.map((call) => `${call.api}:${call.region}:${call.status}`);
-
-const rejection = async (promise: Promise<unknown>): Promise<ResetError> => {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ResetError);
-  return error as ResetError;
-};
 
 describe('Naver Cloud CDSS client against the simulator', () => {
   it('checks the cluster (naming its manager account), resets through resetMGMTPassword, waits for running', async () => {

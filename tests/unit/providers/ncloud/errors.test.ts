@@ -42,6 +42,18 @@ describe('Naver Cloud error mapping', () => {
     expect(error.message).toContain('result was not true');
   });
 
+  it.each([
+    ['an empty body', response(200, '')],
+    ['JSON without result', response(200, { code: 0, message: 'SUCCESS' })],
+    ['an HTML page', { ...response(200, ''), text: '<html>ok</html>' }],
+  ])('treats HTTP 200 with %s as an unknown outcome (maybe applied), not as a refusal', (_, answer) => {
+    const error = ncloudError(answer, []);
+    expect(error).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', retryable: true, providerStatus: 200 });
+    expect(error.message).toMatch(
+      /^Naver Cloud answered HTTP 200 without a result: the reset may have been applied/,
+    );
+  });
+
   it('reads a numeric errorCode and a text/plain body', () => {
     expect(ncloudError(response(401, gateway(200, 'Authentication Failed')), [])).toMatchObject({
       code: 'PROVIDER_AUTH_FAILED',

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../../../lib/config.ts';
-import { ResetError } from '../../../../lib/errors.ts';
 import { createOtcClient } from '../../../../lib/providers/otc/client.ts';
 import type { Target } from '../../../../lib/providers/types.ts';
 import { type OtcClusterInput, OtcCssSimulator } from '../../../../sandbox/otc-css.ts';
+import { rejection } from '../../../support/rejection.ts';
 import { type Served, serve } from '../../../support/serve.ts';
 
 const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
@@ -55,15 +55,6 @@ const client = (
   });
 
 const operations = () => sim.calls.map((call) => `${call.operation}:${call.status}`);
-
-const rejection = async (promise: Promise<unknown>): Promise<ResetError> => {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ResetError);
-  return error as ResetError;
-};
 
 describe('OTC CSS client against the simulator', () => {
   it('checks the state, resets the password, and waits for the cluster to settle', async () => {

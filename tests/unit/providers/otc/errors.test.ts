@@ -49,8 +49,9 @@ describe('Open Telekom Cloud error mapping', () => {
     [429, 'PROVIDER_THROTTLED'],
     [502, 'PROVIDER_UNAVAILABLE'],
     [400, 'PROVIDER_REJECTED'],
-    [202, 'PROVIDER_REJECTED'],
-    [201, 'PROVIDER_REJECTED'],
+    // Accepted without a known refusal code: maybe applied, so unknown (retryable), not refused.
+    [202, 'PROVIDER_UNAVAILABLE'],
+    [201, 'PROVIDER_UNAVAILABLE'],
   ])('HTTP %i without a known CSS code is %s', (status, code) => {
     const error = otcError(response(status, ''), []);
     expect(error).toMatchObject({ code, providerStatus: status });
