@@ -1,23 +1,7 @@
 import { z } from 'zod';
 import type { Config } from './config.ts';
 import { type FieldIssue, validationFailed } from './errors.ts';
-import type { ProviderDefinition, ProviderId } from './providers/types.ts';
-
-export type InvocationMode = 'http' | 'eventbridge' | 'direct';
-
-/** The request envelope of DESIGN.md, after validation and defaults. */
-export interface Envelope {
-  provider: ProviderId;
-  region: string;
-  clusterId: string;
-  projectId?: string;
-  account: string;
-  password?: string;
-  storePassword: boolean;
-  secretId?: string;
-  dryRun: boolean;
-  idempotencyKey?: string;
-}
+import type { ProviderDefinition } from './providers/types.ts';
 
 export const ACCOUNT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
@@ -52,12 +36,19 @@ export const envelopeSchema = (provider: ProviderDefinition, config: Config) => 
       .regex(IDEMPOTENCY_KEY_PATTERN, { error: 'must be 1-128 letters, digits, ".", "_", ":" or "-"' })
       .optional(),
   };
-  const projectId = z
-    .string({ error: 'must be a string' })
-    .regex(OTC_PROJECT_ID_PATTERN, { error: 'must be a project id (32 lower-case hex digits)' })
-    .optional();
-  return provider.acceptsProjectId ? z.strictObject({ ...shape, projectId }) : z.strictObject(shape);
+  // One shape for every provider, so that the envelope's type is the schema's: a provider without
+  // project scopes refuses the field as unknown.
+  const projectId = provider.acceptsProjectId
+    ? z
+        .string({ error: 'must be a string' })
+        .regex(OTC_PROJECT_ID_PATTERN, { error: 'must be a project id (32 lower-case hex digits)' })
+        .optional()
+    : z.undefined({ error: 'is not a field of this request' }).optional();
+  return z.strictObject({ ...shape, projectId });
 };
+
+/** The request envelope, after validation and defaults: what the schema parses to. */
+export type Envelope = z.output<ReturnType<typeof envelopeSchema>>;
 
 const valueAt = (input: unknown, path: ReadonlyArray<PropertyKey>): unknown =>
   path.reduce<unknown>(
@@ -83,5 +74,5 @@ export const fieldIssues = (error: z.ZodError, input: unknown): FieldIssue[] => 
 export const parseEnvelope = (schema: ReturnType<typeof envelopeSchema>, input: unknown): Envelope => {
   const parsed = schema.safeParse(input);
   if (!parsed.success) throw validationFailed(fieldIssues(parsed.error, input));
-  return parsed.data as Envelope;
+  return parsed.data;
 };

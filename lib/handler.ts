@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { dynamoDbClient, eventBridgeClient, secretsManagerClient } from './aws-clients.ts';
 import { type Config, readConfig } from './config.ts';
+import { ResetError } from './errors.ts';
 import { logger } from './logger.ts';
-import type { ValidatedEvent } from './middleware/invocation.ts';
+import { invocationMode, type ResetMiddleware, ResetRequest } from './middleware/invocation.ts';
 import { normalizeEvent } from './middleware/normalize-event.ts';
 import { normalizeResponse } from './middleware/normalize-response.ts';
-import { type CredentialsContext, providerCredentials } from './middleware/provider-credentials.ts';
+import { providerCredentials } from './middleware/provider-credentials.ts';
 import { publishOutcome } from './middleware/publish-outcome.ts';
 import { validate } from './middleware/validate.ts';
 import type { ProviderDefinition } from './providers/types.ts';
@@ -22,33 +22,32 @@ import { SecretStore } from './rotation/secret-store.ts';
 //   middy().use(resetMiddleware(provider)).handler(resetOperation(provider))
 
 /**
- * The middleware chain, in order: logging, outcome events, answer shape, event → envelope,
- * validation, credentials. (Middy runs `after`/`onError` in reverse, so the outcome is published
+ * The middleware chain, in order: the invocation mode (decided once), logging, outcome events,
+ * answer shape, event → envelope fields, validation, credentials. (Middy runs `after`/`onError` in reverse, so the outcome is published
  * once normalize-response has built it.)
  */
 export const resetMiddleware = <C>(
   provider: ProviderDefinition<C>,
   config: Config = readConfig(),
-): MiddlewareObj[] => {
-  const anyProvider = provider as unknown as ProviderDefinition<unknown>;
-  return [
-    injectLambdaContext(logger, { resetKeys: true }) as MiddlewareObj,
-    publishOutcome({ client: eventBridgeClient, eventBusName: config.eventBusName }),
-    normalizeResponse({ provider: provider.id, operation: provider.operation }) as MiddlewareObj,
-    normalizeEvent({ provider: provider.id }),
-    validate({ provider: anyProvider, config }),
-    providerCredentials({ provider: anyProvider, config }),
-  ];
-};
+): ResetMiddleware[] => [
+  invocationMode(),
+  injectLambdaContext(logger, { resetKeys: true }),
+  publishOutcome({ client: eventBridgeClient, eventBusName: config.eventBusName }),
+  normalizeResponse({ provider: provider.id, operation: provider.operation }),
+  normalizeEvent({ provider: provider.id }),
+  validate({ provider, config }),
+  providerCredentials({ provider, config }),
+];
 
 /** The one provider call: rotate the cluster's password with the loaded credentials. */
 export const resetOperation = <C>(provider: ProviderDefinition<C>, config: Config = readConfig()) => {
   // One per execution environment: the fingerprint key is read once, when first needed.
   const fingerprints = new RequestFingerprints(secretsManagerClient, config.fingerprintKeySecret);
-  return async (event: unknown, lambdaContext: Context): Promise<SuccessResult> => {
-    const { envelope } = event as ValidatedEvent;
-    const context = lambdaContext as Context & CredentialsContext;
-    // A key is always assigned, and answered, so that a caller can retry and converge.
+  return async (event: unknown, context: Context): Promise<SuccessResult> => {
+    // Only the middleware chain makes a ResetRequest; a raw payload never reaches the provider.
+    if (!(event instanceof ResetRequest)) throw new ResetError('INTERNAL', 'The request was not validated');
+    const { envelope } = event;
+    // A key is always assigned, and answered (failures too), so that a caller can retry and converge.
     envelope.idempotencyKey ??= randomUUID();
     logger.appendKeys({ provider: provider.id, region: envelope.region, clusterId: envelope.clusterId });
     return rotatePassword(
@@ -60,8 +59,9 @@ export const resetOperation = <C>(provider: ProviderDefinition<C>, config: Confi
       },
       {
         provider,
-        envelope: envelope as typeof envelope & { idempotencyKey: string },
-        credentials: context.providerCredentials as C,
+        envelope: { ...envelope, idempotencyKey: envelope.idempotencyKey },
+        // Checked by provider-credentials; parsed again here for its type, which the chain erases.
+        credentials: provider.credentials.parse(event.credentials),
         requestId: context.awsRequestId,
         deadline: Date.now() + context.getRemainingTimeInMillis() - config.deadlineReserveMs,
         invocationDeadline: Date.now() + context.getRemainingTimeInMillis(),

@@ -1,5 +1,5 @@
 import type { ErrorCode, FieldIssue } from './errors.ts';
-import type { PreparedRequest, ProviderId } from './providers/types.ts';
+import type { ClusterState, PreparedRequest, ProviderId } from './providers/types.ts';
 
 // The normalized result of DESIGN.md: the same object whichever way the handler was invoked.
 
@@ -25,8 +25,11 @@ export interface SuccessResult extends ResultBase {
   ok: true;
   password: PasswordReport;
   providerRequestId?: string;
-  /** The cluster's state when we stopped waiting for it to settle after the reset. */
-  clusterState?: string;
+  /**
+   * The cluster's state when we stopped waiting for it to settle after the reset, in the same words
+   * for every provider; absent when no state query answered.
+   */
+  clusterState?: ClusterState;
   /** Dry run only: the request that would have been sent (signed, not sent; no secret in it). */
   request?: PreparedRequest;
 }

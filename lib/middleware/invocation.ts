@@ -1,28 +1,47 @@
-import type { Envelope, InvocationMode } from '../envelope.ts';
+import type { MiddlewareObj } from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { Envelope } from '../envelope.ts';
+import type { NormalizedResult } from '../result.ts';
 
-// What the middlewares hand each other. The event is replaced step by step, as Middy's parsers
-// do: the raw AWS event, then the normalized candidate, then the validated envelope.
+// What the middlewares hand each other, in one typed place: Middy's `request.internal`. The mode
+// is decided once, from the raw event's real shape, before anything reads the event; no field a
+// caller sends can set it. The event itself is replaced once, by validation, with a ResetRequest:
+// an object no JSON payload can be, which is all the operation accepts.
 
-export interface NormalizedEvent {
-  mode: InvocationMode;
+export type InvocationMode = 'http' | 'eventbridge' | 'direct';
+
+export interface ResetInternal extends Record<string, unknown> {
+  mode?: InvocationMode;
   /** The envelope's fields as the caller sent them, before validation. */
-  input: Record<string, unknown>;
+  input?: Record<string, unknown>;
+  envelope?: Envelope;
+  /** The normalized result of this invocation, once normalize-response has built it. */
+  outcome?: NormalizedResult;
+  /** A replay from a key's record, or a lease refusal: not a new attempt, so no outcome event. */
+  notAnAttempt?: boolean;
 }
 
-export interface ValidatedEvent {
-  mode: InvocationMode;
-  envelope: Envelope;
+/** Every middleware of the chain has this shape: raw event in, any answer out, typed internal. */
+export type ResetMiddleware = MiddlewareObj<unknown, unknown, Error, Context, ResetInternal>;
+
+/** The validated request the operation runs on; credentials are attached once they are loaded. */
+export class ResetRequest {
+  readonly mode: InvocationMode;
+  readonly envelope: Envelope;
+  credentials: unknown;
+
+  constructor(mode: InvocationMode, envelope: Envelope) {
+    this.mode = mode;
+    this.envelope = envelope;
+  }
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
+export const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
-/** The invocation mode of a raw event, or of one already normalized by normalize-event. */
+/** The invocation mode of a raw event, by the shapes AWS gives them; anything else is direct. */
 export const modeOf = (event: unknown): InvocationMode => {
   if (!isObject(event)) return 'direct';
-  if (typeof event.mode === 'string' && ('input' in event || 'envelope' in event)) {
-    return event.mode as InvocationMode;
-  }
   if ('httpMethod' in event && 'requestContext' in event) return 'http';
   if (event.version === '2.0' && isObject(event.requestContext) && 'http' in event.requestContext)
     return 'http';
@@ -30,9 +49,9 @@ export const modeOf = (event: unknown): InvocationMode => {
   return 'direct';
 };
 
-export const envelopeOf = (event: unknown): Envelope | undefined =>
-  isObject(event) && isObject(event.envelope) && typeof event.mode === 'string'
-    ? (event.envelope as unknown as Envelope)
-    : undefined;
-
-export { isObject };
+/** First in the chain: decides the mode once, so that every later step and the answer agree. */
+export const invocationMode = (): ResetMiddleware => ({
+  before: (request) => {
+    request.internal.mode = modeOf(request.event);
+  },
+});

@@ -1,10 +1,9 @@
 import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schemas/api-gateway';
 import { APIGatewayProxyEventV2Schema } from '@aws-lambda-powertools/parser/schemas/api-gatewayv2';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
-import type { MiddlewareObj } from '@middy/core';
 import { type FieldIssue, validationFailed } from '../errors.ts';
 import type { ProviderId } from '../providers/types.ts';
-import { isObject, modeOf, type NormalizedEvent } from './invocation.ts';
+import { isObject, type ResetMiddleware } from './invocation.ts';
 
 export const REQUEST_DETAIL_TYPE = 'Cluster Password Reset Requested';
 export const REQUEST_SOURCE = 'cluster-password-reset';
@@ -99,18 +98,15 @@ const eventBridgeInput = (event: unknown): Record<string, unknown> => {
 };
 
 /**
- * Turns an API Gateway, EventBridge or direct (Step Functions, schedule, SDK) invocation into
- * `{ mode, input }`, where input holds the envelope's fields as sent.
+ * Turns an API Gateway, EventBridge or direct (Step Functions, schedule, SDK) invocation into the
+ * envelope's fields as sent (`internal.input`), by the mode invocationMode decided.
  */
-export const normalizeEvent = (options: NormalizeEventOptions): MiddlewareObj => ({
+export const normalizeEvent = (options: NormalizeEventOptions): ResetMiddleware => ({
   before: (request) => {
-    const mode = modeOf(request.event);
-    let input: Record<string, unknown>;
-    if (mode === 'http') input = httpInput(request.event, options.provider);
-    else if (mode === 'eventbridge') input = eventBridgeInput(request.event);
-    else if (isObject(request.event)) input = { ...request.event };
-    else input = fail('(input)', 'must be a JSON object');
-    const normalized: NormalizedEvent = { mode, input };
-    request.event = normalized;
+    const mode = request.internal.mode ?? 'direct';
+    if (mode === 'http') request.internal.input = httpInput(request.event, options.provider);
+    else if (mode === 'eventbridge') request.internal.input = eventBridgeInput(request.event);
+    else if (isObject(request.event)) request.internal.input = { ...request.event };
+    else fail('(input)', 'must be a JSON object');
   },
 });

@@ -1,30 +1,22 @@
-import type { MiddlewareObj } from '@middy/core';
-import type { Context } from 'aws-lambda';
 import { errorReport, isResetError, ResetError } from '../errors.ts';
 import { logger } from '../logger.ts';
 import type { ProviderId } from '../providers/types.ts';
 import type { FailureResult, NormalizedResult } from '../result.ts';
 import { isReplay } from '../rotation/rotate.ts';
-import { envelopeOf, modeOf } from './invocation.ts';
+import type { ResetInternal, ResetMiddleware } from './invocation.ts';
 
 export interface NormalizeResponseOptions {
   provider: ProviderId;
   operation: string;
 }
 
-/** Where the normalized result is left for the middlewares that run after this one. */
-const OUTCOME = 'normalizedResult';
-
-/** Set when the answer is not a new attempt: a replay from a key's record, or a lease refusal. */
-const NOT_AN_ATTEMPT = 'notAnAttempt';
-
 /** The normalized result of this invocation, once normalize-response has built it. */
-export const outcomeOf = (request: { internal: object }): NormalizedResult | undefined =>
-  (request.internal as Record<string, unknown>)[OUTCOME] as NormalizedResult | undefined;
+export const outcomeOf = (request: { internal: ResetInternal }): NormalizedResult | undefined =>
+  request.internal.outcome;
 
 /** Whether this invocation really attempted a rotation (so that its outcome is news). */
-export const wasAttempt = (request: { internal: object }): boolean =>
-  (request.internal as Record<string, unknown>)[NOT_AN_ATTEMPT] !== true;
+export const wasAttempt = (request: { internal: ResetInternal }): boolean =>
+  request.internal.notAnAttempt !== true;
 
 const httpResponse = (result: NormalizedResult, statusCode: number) => ({
   statusCode,
@@ -45,13 +37,11 @@ const namedError = (error: ResetError): Error => {
  * error code; a plain result object; or, on failure outside HTTP, a thrown error whose name is the
  * PascalCase code so that Step Functions Retry/Catch can match it.
  */
-export const normalizeResponse = (
-  options: NormalizeResponseOptions,
-): MiddlewareObj<unknown, unknown, Error, Context> => ({
+export const normalizeResponse = (options: NormalizeResponseOptions): ResetMiddleware => ({
   after: (request) => {
     const result = request.response as NormalizedResult;
-    (request.internal as Record<string, unknown>)[OUTCOME] = result;
-    if (isReplay(result)) (request.internal as Record<string, unknown>)[NOT_AN_ATTEMPT] = true;
+    request.internal.outcome = result;
+    if (isReplay(result)) request.internal.notAnAttempt = true;
     logger.info('password reset finished', {
       ok: true,
       region: result.region,
@@ -60,7 +50,7 @@ export const normalizeResponse = (
       idempotencyKey: result.idempotencyKey,
       providerRequestId: result.ok ? result.providerRequestId : undefined,
     });
-    if (modeOf(request.event) === 'http') request.response = httpResponse(result, 200);
+    if (request.internal.mode === 'http') request.response = httpResponse(result, 200);
   },
 
   onError: (request) => {
@@ -74,7 +64,7 @@ export const normalizeResponse = (
       // Only the error's type and stack: its message may quote input we do not control.
       logger.error('unexpected error', { errorName: request.error?.name, stack: request.error?.stack });
     }
-    const envelope = envelopeOf(request.event);
+    const { envelope } = request.internal;
     const result: FailureResult = {
       ok: false,
       provider: options.provider,
@@ -89,9 +79,8 @@ export const normalizeResponse = (
       result.clusterId = envelope.clusterId;
       if (envelope.idempotencyKey !== undefined) result.idempotencyKey = envelope.idempotencyKey;
     }
-    (request.internal as Record<string, unknown>)[OUTCOME] = result;
-    if (error.replayed || error.code === 'ROTATION_IN_PROGRESS')
-      (request.internal as Record<string, unknown>)[NOT_AN_ATTEMPT] = true;
+    request.internal.outcome = result;
+    if (error.replayed || error.code === 'ROTATION_IN_PROGRESS') request.internal.notAnAttempt = true;
     logger.warn('password reset failed', {
       code: error.code,
       region: result.region,
@@ -100,7 +89,7 @@ export const normalizeResponse = (
       providerStatus: error.providerStatus,
       providerCode: error.providerCode,
     });
-    if (modeOf(request.event) === 'http') {
+    if (request.internal.mode === 'http') {
       request.response = httpResponse(result, error.httpStatus);
       return;
     }

@@ -5,10 +5,10 @@ import { getInternal } from '@middy/util';
 import type { Config } from '../config.ts';
 import { ResetError } from '../errors.ts';
 import type { ProviderDefinition } from '../providers/types.ts';
-import type { ValidatedEvent } from './invocation.ts';
+import { type ResetMiddleware, ResetRequest } from './invocation.ts';
 
-export interface ProviderCredentialsOptions {
-  provider: ProviderDefinition<unknown>;
+export interface ProviderCredentialsOptions<C> {
+  provider: ProviderDefinition<C>;
   config: Pick<Config, 'credentialsPrefix'>;
   /** Milliseconds a loaded credential set is reused; finite so that rotated provider keys are picked up. */
   cacheExpiry?: number;
@@ -18,17 +18,12 @@ export interface ProviderCredentialsOptions {
 export const credentialsParameterName = (prefix: string, folder: string, account: string): string =>
   `${prefix}/${folder}/${account}`;
 
-/** The provider credentials the middleware put on the Lambda context. */
-export interface CredentialsContext {
-  providerCredentials: unknown;
-}
-
 /**
  * Loads the account's credentials (SecureString JSON) with @middy/ssm and checks their shape.
  * One @middy/ssm instance per account, created on first use: the account comes from the
  * request, and only that account's parameter is read (no GetParametersByPath over all keys).
  */
-export const providerCredentials = (options: ProviderCredentialsOptions): MiddlewareObj => {
+export const providerCredentials = <C>(options: ProviderCredentialsOptions<C>): ResetMiddleware => {
   const { provider, config } = options;
   const perAccount = new Map<string, MiddlewareObj>();
   const forParameter = (name: string): MiddlewareObj => {
@@ -48,7 +43,10 @@ export const providerCredentials = (options: ProviderCredentialsOptions): Middle
 
   return {
     before: async (request) => {
-      const { envelope } = request.event as ValidatedEvent;
+      const { event } = request;
+      // Validation ran before: it is what makes the event a ResetRequest.
+      if (!(event instanceof ResetRequest)) throw new ResetError('INTERNAL', 'The request was not validated');
+      const { envelope } = event;
       const name = credentialsParameterName(
         config.credentialsPrefix,
         provider.credentialsFolder,
@@ -76,7 +74,7 @@ export const providerCredentials = (options: ProviderCredentialsOptions): Middle
           `SSM parameter ${name} is not a valid ${provider.credentialsFolder} credential set (${problems.join('; ')})`,
         );
       }
-      Object.assign(request.context, { providerCredentials: parsed.data } satisfies CredentialsContext);
+      event.credentials = parsed.data;
     },
   };
 };

@@ -1,7 +1,7 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { MiddlewareObj } from '@middy/core';
 import { logger } from '../logger.ts';
 import type { NormalizedResult } from '../result.ts';
+import type { ResetInternal, ResetMiddleware } from './invocation.ts';
 import { REQUEST_SOURCE } from './normalize-event.ts';
 import { outcomeOf, wasAttempt } from './normalize-response.ts';
 
@@ -19,7 +19,7 @@ export interface PublishOutcomeOptions {
  * validation, ROTATION_IN_PROGRESS refusals and replays from a key's record are not attempts. A failure to publish is logged and changes nothing: the
  * password was reset (or not) either way.
  */
-export const publishOutcome = (options: PublishOutcomeOptions): MiddlewareObj => {
+export const publishOutcome = (options: PublishOutcomeOptions): ResetMiddleware => {
   const publish = async (result: NormalizedResult | undefined): Promise<void> => {
     if (!result || result.dryRun || result.clusterId === undefined) return;
     try {
@@ -44,7 +44,7 @@ export const publishOutcome = (options: PublishOutcomeOptions): MiddlewareObj =>
       });
     }
   };
-  const publishAttempt = (request: { internal: object }) =>
+  const publishAttempt = (request: { internal: ResetInternal }) =>
     wasAttempt(request) ? publish(outcomeOf(request)) : Promise.resolve();
   return { after: publishAttempt, onError: publishAttempt };
 };

@@ -1,17 +1,16 @@
-import type { MiddlewareObj } from '@middy/core';
 import type { Config } from '../config.ts';
 import { type Envelope, envelopeSchema, parseEnvelope } from '../envelope.ts';
 import { type FieldIssue, ResetError, validationFailed } from '../errors.ts';
 import { passwordViolations } from '../password/policy.ts';
 import type { ProviderDefinition } from '../providers/types.ts';
-import type { NormalizedEvent, ValidatedEvent } from './invocation.ts';
+import { type InvocationMode, type ResetMiddleware, ResetRequest } from './invocation.ts';
 
-export interface ValidateOptions {
-  provider: ProviderDefinition;
+export interface ValidateOptions<C> {
+  provider: ProviderDefinition<C>;
   config: Config;
 }
 
-const modeRules = (mode: NormalizedEvent['mode'], envelope: Envelope): FieldIssue[] => {
+const modeRules = (mode: InvocationMode, envelope: Envelope): FieldIssue[] => {
   const issues: FieldIssue[] = [];
   if (mode !== 'http' && envelope.password !== undefined) {
     issues.push({
@@ -33,12 +32,12 @@ const modeRules = (mode: NormalizedEvent['mode'], envelope: Envelope): FieldIssu
  * invocation mode, then a supplied password against the provider's policy. Nothing after this
  * middleware sees an unvalidated field.
  */
-export const validate = (options: ValidateOptions): MiddlewareObj => {
+export const validate = <C>(options: ValidateOptions<C>): ResetMiddleware => {
   const schema = envelopeSchema(options.provider, options.config);
   return {
     before: (request) => {
-      const { mode, input } = request.event as NormalizedEvent;
-      const envelope = parseEnvelope(schema, input);
+      const mode = request.internal.mode ?? 'direct';
+      const envelope = parseEnvelope(schema, request.internal.input);
       const issues = modeRules(mode, envelope);
       if (issues.length > 0) throw validationFailed(issues);
       if (envelope.password !== undefined) {
@@ -51,8 +50,8 @@ export const validate = (options: ValidateOptions): MiddlewareObj => {
           );
         }
       }
-      const validated: ValidatedEvent = { mode, envelope };
-      request.event = validated;
+      request.internal.envelope = envelope;
+      request.event = new ResetRequest(mode, envelope);
     },
   };
 };

@@ -25,6 +25,12 @@ export interface ClusterFacts {
   username?: string;
 }
 
+/**
+ * A cluster's state in the same words for every provider: `ready` to take a change, `changing`
+ * while an operation runs on it (or in a state we do not know), `error` when it is broken.
+ */
+export type ClusterState = 'ready' | 'changing' | 'error';
+
 export interface ResetOutcome {
   providerRequestId?: string;
 }
@@ -39,8 +45,12 @@ export interface ProviderClient {
   /** Builds and signs the reset request without sending it. */
   prepareReset(password: string): PreparedRequest;
   reset(password: string): Promise<ResetOutcome>;
-  /** After an accepted reset: waits, within the deadline, for the cluster to settle. Returns its state. */
-  awaitSettled(deadline: number): Promise<string | undefined>;
+  /**
+   * After an accepted reset: waits for the cluster to be ready, until `deadline` or the client's
+   * own deadline, whichever comes first. Never throws; answers the last state seen, or undefined
+   * when no poll answered.
+   */
+  awaitSettled(deadline: number): Promise<ClusterState | undefined>;
 }
 
 export interface ClientOptions<C> {

@@ -108,6 +108,29 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s by HTTP, EventBridge and Step 
     expect(JSON.stringify(outcomes(id))).not.toContain(suite.harness(providerId).clusterPassword(id));
   });
 
+  it('answers a direct payload shaped like a normalized event as a direct call: ValidationFailed, nothing sent', async () => {
+    const { id } = suite.cluster(providerId);
+    const harness = suite.harness(providerId);
+    const input = {
+      provider: providerId,
+      region: harness.region,
+      clusterId: id,
+      password: harness.validPassword,
+    };
+    for (const payload of [
+      { mode: 'http', input },
+      { mode: 'http', envelope: input },
+    ]) {
+      const answer = await suite
+        .handler(providerId)(payload, lambdaContext())
+        .catch((error: Error) => error);
+      expect(answer).toBeInstanceOf(Error);
+      expect((answer as Error).name).toBe('ValidationFailed');
+      expect((answer as Error).message).toContain('mode is not a field of this request');
+    }
+    expect(harness.calls(id)).toEqual([]);
+  });
+
   it('publishes nothing for a request refused before validation', async () => {
     const before = suite.sandbox.aws.events.length;
     await invoke(providerId, 'direct', 'not a cluster id');

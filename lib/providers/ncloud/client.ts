@@ -1,14 +1,29 @@
 import { ResetError } from '../../errors.ts';
-import { type ProviderResponse, sendProviderRequest, sleep, timeoutWithin } from '../http.ts';
+import { type ProviderResponse, sendProviderRequest, timeoutWithin } from '../http.ts';
+import { pollUntilSettled } from '../poll.ts';
 import { field, providerErrorDetails } from '../response-fields.ts';
-import type { ClientOptions, ClusterFacts, ProviderClient } from '../types.ts';
+import type { ClientOptions, ClusterFacts, ClusterState, ProviderClient } from '../types.ts';
 import { clusterInfoPath, resetPasswordPath } from './endpoints.ts';
 import { ncloudError, ncloudErrorCode, ncloudRequestId } from './errors.ts';
 import type { NcloudCredentials } from './index.ts';
 import { NCLOUD_SIGNED_HEADERS, ncloudAuthHeaders } from './signer.ts';
 
 const PROVIDER_NAME = 'Naver Cloud';
-const RUNNING = 'running';
+// getClusterInfoList's cluster `status`, in the words the result uses for every provider.
+// `deleting` is a transition like the others, not yet a failure; `return` is a cluster given
+// back, as unusable as one in `error`. A status Naver adds later is taken for a transition, so
+// that it is reported as not ready without being called broken.
+// https://api.ncloud-docs.com/docs/en/analytics-clouddatastreamingservice-cluster-getclusterinfo
+const NEUTRAL_STATES: ReadonlyMap<string, ClusterState> = new Map([
+  ['running', 'ready'],
+  ['creating', 'changing'],
+  ['changing', 'changing'],
+  ['deleting', 'changing'],
+  ['error', 'error'],
+  ['return', 'error'],
+]);
+
+export const neutralClusterState = (status: string): ClusterState => NEUTRAL_STATES.get(status) ?? 'changing';
 
 const resultOf = (response: ProviderResponse): unknown =>
   response.json !== null && typeof response.json === 'object'
@@ -41,16 +56,16 @@ export const createNcloudClient = ({
     return { method: 'POST', url: `${config.ncloudCdssEndpoint}${path}`, headers, body };
   };
 
-  const send = (path: string, body: string) =>
+  const send = (path: string, body: string, until = deadline) =>
     sendProviderRequest(PROVIDER_NAME, {
       ...signedRequest(path, body),
-      timeoutMs: timeoutWithin(config.providerTimeoutMs, deadline),
+      timeoutMs: timeoutWithin(config.providerTimeoutMs, until),
     });
 
   // getClusterInfoList answers the cluster's `status` and the manager account's name.
   // https://api.ncloud-docs.com/docs/en/analytics-clouddatastreamingservice-cluster-getclusterinfo
-  const clusterInfo = async (): Promise<{ status: string; username?: string }> => {
-    const response = await send(statePath, '{}');
+  const clusterInfo = async (until = deadline): Promise<{ status: string; username?: string }> => {
+    const response = await send(statePath, '{}', until);
     const result = resultOf(response);
     const status = field(result, 'status');
     if (response.status !== 200 || typeof status !== 'string') {
@@ -65,7 +80,7 @@ export const createNcloudClient = ({
   return {
     async assertReady(): Promise<ClusterFacts> {
       const { status, username } = await clusterInfo();
-      if (status !== RUNNING) {
+      if (neutralClusterState(status) !== 'ready') {
         throw new ResetError(
           'CLUSTER_STATE_CONFLICT',
           `The cluster is ${status}; its CMAK password can be reset only while it is running`,
@@ -101,20 +116,14 @@ export const createNcloudClient = ({
     // Naver's own Terraform provider waits for `running` again after a reset; so do we, within
     // the time the function has left. The reset was accepted either way: a cluster still
     // `changing` at the deadline is reported, not treated as a failure.
-    async awaitSettled(until) {
-      let status: string | undefined;
-      while (Date.now() < until) {
-        try {
-          ({ status } = await clusterInfo());
-        } catch {
-          status = undefined;
-        }
-        if (status === RUNNING) return status;
-        const wait = Math.min(config.statePollIntervalMs, until - Date.now());
-        if (wait <= 0) break;
-        await sleep(wait);
-      }
-      return status;
+    awaitSettled(until) {
+      return pollUntilSettled({
+        read: async (end) => neutralClusterState((await clusterInfo(end)).status),
+        isSettled: (state) => state === 'ready',
+        until,
+        deadline,
+        intervalMs: config.statePollIntervalMs,
+      });
     },
   };
 };

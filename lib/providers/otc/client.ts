@@ -1,8 +1,9 @@
 import { ResetError, validationFailed } from '../../errors.ts';
 import { redactSecrets } from '../../redact.ts';
-import { type ProviderResponse, sendProviderRequest, sleep, timeoutWithin } from '../http.ts';
+import { type ProviderResponse, sendProviderRequest, timeoutWithin } from '../http.ts';
+import { pollUntilSettled } from '../poll.ts';
 import { field } from '../response-fields.ts';
-import type { ClientOptions, ProviderClient } from '../types.ts';
+import type { ClientOptions, ClusterState, ProviderClient } from '../types.ts';
 import { clusterPath, otcBaseUrl, resetPasswordPath } from './endpoints.ts';
 import { OTC_PROVIDER_NAME, otcError, otcRequestId } from './errors.ts';
 import type { OtcCredentials } from './index.ts';
@@ -11,20 +12,19 @@ import { signOtcRequest } from './signer.ts';
 // CSS cluster `status`: "100" an operation in progress, "200" available, "303" unavailable.
 // `actions` lists the operations running on it; a password can be reset only when it is
 // available with nothing running, and only in security mode (`authorityEnable`).
-const AVAILABLE = '200';
 const STATUS_NAMES: Readonly<Record<string, string>> = {
   '100': 'busy with an operation',
   '200': 'available',
   '303': 'unavailable',
 };
 
-interface ClusterState {
+interface CssCluster {
   status: string;
   actions: string[];
   securityMode: boolean;
 }
 
-const readState = (response: ProviderResponse): ClusterState | undefined => {
+const readCluster = (response: ProviderResponse): CssCluster | undefined => {
   const status = field(response.json, 'status');
   if (typeof status !== 'string' && typeof status !== 'number') return undefined;
   const actions = field(response.json, 'actions');
@@ -36,7 +36,21 @@ const readState = (response: ProviderResponse): ClusterState | undefined => {
   };
 };
 
-const isSettled = (state: ClusterState): boolean => state.status === AVAILABLE && state.actions.length === 0;
+// The cluster in the words the result uses for every provider. "200" with actions still running
+// is not ready: a reset puts RESET_PASSWORD in `actions` while the status stays "200". A status
+// OTC adds later is taken for a transition, so that it is reported as not ready without being
+// called broken.
+// https://docs.otc.t-systems.com/cloud-search-service/api-ref/ (Querying Cluster Details: `status`, `actions`)
+const NEUTRAL_STATES: ReadonlyMap<string, ClusterState> = new Map([
+  ['100', 'changing'],
+  ['200', 'ready'],
+  ['303', 'error'],
+]);
+
+export const neutralClusterState = (cluster: Pick<CssCluster, 'status' | 'actions'>): ClusterState => {
+  const state = NEUTRAL_STATES.get(cluster.status) ?? 'changing';
+  return state === 'ready' && cluster.actions.length > 0 ? 'changing' : state;
+};
 
 export const createOtcClient = ({
   credentials,
@@ -87,26 +101,26 @@ export const createOtcClient = ({
     });
   };
 
-  const clusterState = async (until: number): Promise<ClusterState> => {
+  const queryCluster = async (until: number): Promise<CssCluster> => {
     const response = await send('GET', statePath, undefined, until);
     if (response.status !== 200) throw otcError(response, [credentials.secretKey]);
-    const state = readState(response);
-    if (!state) {
+    const cluster = readCluster(response);
+    if (!cluster) {
       throw new ResetError(
         'PROVIDER_UNAVAILABLE',
         `${OTC_PROVIDER_NAME} answered the cluster query without a cluster status`,
         { providerStatus: response.status },
       );
     }
-    return state;
+    return cluster;
   };
 
   const newPasswordBody = (password: string) => JSON.stringify({ newpassword: password });
 
   return {
     async assertReady() {
-      const state = await clusterState(deadline);
-      if (!isSettled(state)) {
+      const state = await queryCluster(deadline);
+      if (neutralClusterState(state) !== 'ready') {
         const name = STATUS_NAMES[state.status] ?? 'in an unknown state';
         const running = state.actions.length > 0 ? `, running ${state.actions.join(', ')}` : '';
         throw new ResetError(
@@ -140,27 +154,15 @@ export const createOtcClient = ({
       return providerRequestId === undefined ? {} : { providerRequestId };
     },
 
-    // The reset was accepted: whatever happens here is reported, never thrown. The answer is the
-    // last status seen (with the actions still running when the deadline came first); a poll that
-    // fails, as the last one may for want of time, does not erase what an earlier one saw.
-    async awaitSettled(until) {
-      const end = Math.min(until, deadline);
-      let last: string | undefined;
-      while (Date.now() < end) {
-        try {
-          const state = await clusterState(end);
-          if (isSettled(state)) return state.status;
-          last = foreign(
-            state.actions.length > 0 ? `${state.status} (${state.actions.join(', ')})` : state.status,
-          );
-        } catch {
-          // Reported through `last`; the next poll may still see the cluster settle.
-        }
-        const wait = Math.min(config.statePollIntervalMs, end - Date.now());
-        if (wait <= 0) break;
-        await sleep(wait);
-      }
-      return last;
+    // The reset was accepted: whatever happens here is reported, never thrown.
+    awaitSettled(until) {
+      return pollUntilSettled({
+        read: async (end) => neutralClusterState(await queryCluster(end)),
+        isSettled: (state) => state === 'ready',
+        until,
+        deadline,
+        intervalMs: config.statePollIntervalMs,
+      });
     },
   };
 };

@@ -1,22 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import type { ResetError } from '../../../lib/errors.ts';
-import type { NormalizedEvent } from '../../../lib/middleware/invocation.ts';
+import { invocationMode } from '../../../lib/middleware/invocation.ts';
 import { MAX_BODY_BYTES, normalizeEvent } from '../../../lib/middleware/normalize-event.ts';
-import { eventBridgeEvent, lambdaContext, ncloudHttpEvent } from '../../support/events.ts';
+import { runChain } from '../../support/chain.ts';
+import { eventBridgeEvent, ncloudHttpEvent } from '../../support/events.ts';
 
-const normalize = async (event: unknown): Promise<NormalizedEvent> => {
-  const request = { event, context: lambdaContext(), response: undefined, error: undefined, internal: {} };
-  await normalizeEvent({ provider: 'ncloud-cdss' }).before?.(request as never);
-  return request.event as NormalizedEvent;
+const chain = [invocationMode(), normalizeEvent({ provider: 'ncloud-cdss' })];
+
+/** The mode and the envelope's fields as the two steps leave them. */
+const normalize = async (event: unknown) => {
+  const run = await runChain(chain, event);
+  if (run.error) throw run.error;
+  return { mode: run.internal.mode, input: run.internal.input };
 };
 
 const rejection = async (event: unknown): Promise<ResetError> => {
-  try {
-    await normalize(event);
-  } catch (error) {
-    return error as ResetError;
-  }
-  throw new Error('expected a validation error');
+  const run = await runChain(chain, event);
+  if (!run.error) throw new Error('expected a validation error');
+  return run.error as ResetError;
 };
 
 const httpApiV2Event = (body: string, headers: Record<string, string>) => ({

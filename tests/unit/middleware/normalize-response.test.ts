@@ -1,33 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, type ErrorCode, ResetError } from '../../../lib/errors.ts';
-import type { ValidatedEvent } from '../../../lib/middleware/invocation.ts';
+import { type InvocationMode, invocationMode } from '../../../lib/middleware/invocation.ts';
 import { normalizeResponse } from '../../../lib/middleware/normalize-response.ts';
-import { lambdaContext, ncloudHttpEvent } from '../../support/events.ts';
+import { given, runChain } from '../../support/chain.ts';
+import { ncloudHttpEvent } from '../../support/events.ts';
 
-const middleware = normalizeResponse({ provider: 'ncloud-cdss', operation: 'reset-cmak-password' });
+const OPTIONS = { provider: 'ncloud-cdss', operation: 'reset-cmak-password' } as const;
 
-const validated = (mode: ValidatedEvent['mode']): ValidatedEvent => ({
-  mode,
-  envelope: {
-    provider: 'ncloud-cdss',
-    region: 'KR',
-    clusterId: '1',
-    account: 'default',
-    storePassword: true,
-    dryRun: false,
-    idempotencyKey: 'k',
-  },
-});
-
-const failWith = async (event: unknown, error: unknown) => {
-  const request = { event, context: lambdaContext(), response: undefined as unknown, error, internal: {} };
-  await middleware.onError?.(request as never);
-  return request;
+const ENVELOPE = {
+  region: 'KR',
+  clusterId: '1',
+  account: 'default',
+  storePassword: true,
+  dryRun: false,
+  idempotencyKey: 'k',
 };
+
+/** A validated request in `mode` whose operation throws `error`. */
+const failWith = async (mode: InvocationMode, error: unknown) =>
+  runChain([normalizeResponse(OPTIONS), given({ mode, envelope: ENVELOPE })], {}, async () => {
+    throw error;
+  });
 
 describe('normalize-response', () => {
   it.each(Object.keys(ERROR_CODES) as ErrorCode[])('answers %s over HTTP with its status', async (code) => {
-    const { response } = await failWith(validated('http'), new ResetError(code, 'what happened'));
+    const { response } = await failWith('http', new ResetError(code, 'what happened'));
     const { statusCode, body } = response as { statusCode: number; body: string };
     expect(statusCode).toBe(ERROR_CODES[code].httpStatus);
     expect(JSON.parse(body)).toMatchObject({
@@ -42,15 +39,30 @@ describe('normalize-response', () => {
   });
 
   it('answers a raw HTTP event that failed before normalization as HTTP too', async () => {
-    const { response } = await failWith(
+    const { response } = await runChain(
+      [invocationMode(), normalizeResponse(OPTIONS)],
       ncloudHttpEvent('KR', '1'),
-      new ResetError('VALIDATION_FAILED', 'bad'),
+      async () => {
+        throw new ResetError('VALIDATION_FAILED', 'bad');
+      },
     );
     expect((response as { statusCode: number }).statusCode).toBe(400);
   });
 
+  it('lets no field of a direct payload choose the shape of the answer', async () => {
+    const { response, error } = await runChain(
+      [invocationMode(), normalizeResponse(OPTIONS)],
+      { mode: 'http', input: {} },
+      async () => {
+        throw new ResetError('VALIDATION_FAILED', 'bad');
+      },
+    );
+    expect(response).toBeUndefined();
+    expect(error?.name).toBe('ValidationFailed');
+  });
+
   it('throws an error named after the code, without a stack, for Step Functions', async () => {
-    const request = await failWith(validated('direct'), new ResetError('PROVIDER_THROTTLED', 'slow down'));
+    const request = await failWith('direct', new ResetError('PROVIDER_THROTTLED', 'slow down'));
     expect(request.response).toBeUndefined();
     const thrown = request.error as Error;
     expect(thrown.name).toBe('ProviderThrottled');
@@ -59,18 +71,21 @@ describe('normalize-response', () => {
   });
 
   it('hides an unexpected error behind INTERNAL with the request id', async () => {
-    const request = await failWith(validated('http'), new TypeError('secret detail from deep inside'));
+    const request = await failWith('http', new TypeError('secret detail from deep inside'));
     const body = JSON.parse((request.response as { body: string }).body);
     expect(body.error.code).toBe('INTERNAL');
     expect(body.error.message).toBe(`Internal error; see the function's logs for request ${body.requestId}`);
     expect(JSON.stringify(body)).not.toContain('secret detail');
   });
 
-  const succeedWith = async (mode: ValidatedEvent['mode'], result: unknown) => {
-    const request = { event: validated(mode), context: lambdaContext(), response: result, internal: {} };
-    await middleware.after?.(request as never);
-    return request.response;
-  };
+  const succeedWith = async (mode: InvocationMode, result: unknown) =>
+    (
+      await runChain(
+        [normalizeResponse(OPTIONS), given({ mode, envelope: ENVELOPE })],
+        {},
+        async () => result,
+      )
+    ).response;
 
   it('wraps a success as HTTP 200 JSON, or passes it through for other modes', async () => {
     const result = { ok: true, provider: 'ncloud-cdss', region: 'KR', clusterId: '1', dryRun: false };

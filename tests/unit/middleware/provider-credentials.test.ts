@@ -3,28 +3,29 @@ import { clearCache } from '@middy/util';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ResetError } from '../../../lib/errors.ts';
-import type { ValidatedEvent } from '../../../lib/middleware/invocation.ts';
+import { ResetRequest } from '../../../lib/middleware/invocation.ts';
 import { providerCredentials } from '../../../lib/middleware/provider-credentials.ts';
 import { ncloudCdss } from '../../../lib/providers/ncloud/index.ts';
-import { lambdaContext } from '../../support/events.ts';
+import { given, runChain } from '../../support/chain.ts';
 
 const ssm = mockClient(SSMClient);
 const PREFIX = '/cluster-password-reset/test/credentials';
 const SECRET = 'ssm-held-secret-key-value';
 
-const requestFor = (account: string) => {
-  const event: ValidatedEvent = {
-    mode: 'direct',
-    envelope: {
-      provider: 'ncloud-cdss',
-      region: 'KR',
-      clusterId: '1',
-      account,
-      storePassword: true,
-      dryRun: false,
-    },
-  };
-  return { event, context: lambdaContext(), internal: {}, response: undefined, error: undefined };
+const envelope = (account: string) => ({
+  region: 'KR',
+  clusterId: '1',
+  account,
+  storePassword: true,
+  dryRun: false,
+});
+
+/** Loads the credentials of `account` through middy; answers what the operation would receive. */
+const load = async (middleware: ReturnType<typeof providerCredentials>, account: string) => {
+  const run = await runChain([given({ envelope: envelope(account) }), middleware], {});
+  if (run.error) throw run.error;
+  if (!(run.event instanceof ResetRequest)) throw new Error('no validated request');
+  return run.event.credentials;
 };
 
 const parameter = (name: string, value: string) => ({
@@ -40,24 +41,20 @@ describe('provider-credentials', () => {
   });
   afterEach(() => clearCache());
 
-  it('reads the account parameter with decryption and puts the parsed keys on the context', async () => {
+  it('reads the account parameter with decryption and hands the parsed keys to the operation', async () => {
     const name = `${PREFIX}/ncloud/default`;
     ssm
       .on(GetParametersCommand)
       .resolves({ Parameters: [parameter(name, JSON.stringify({ accessKey: 'AK', secretKey: SECRET }))] });
     const middleware = providerCredentials({
-      provider: ncloudCdss as never,
+      provider: ncloudCdss,
       config: { credentialsPrefix: PREFIX },
     });
-    const request = requestFor('default');
-    await middleware.before?.(request as never);
+    const credentials = await load(middleware, 'default');
     expect(ssm.commandCalls(GetParametersCommand).map((call) => call.args[0].input)).toEqual([
       { Names: [name], WithDecryption: true },
     ]);
-    expect((request.context as unknown as { providerCredentials: unknown }).providerCredentials).toEqual({
-      accessKey: 'AK',
-      secretKey: SECRET,
-    });
+    expect(credentials).toEqual({ accessKey: 'AK', secretKey: SECRET });
   });
 
   it('reuses loaded credentials across warm invocations and reads each account separately', async () => {
@@ -65,31 +62,27 @@ describe('provider-credentials', () => {
       Parameters: input.Names.map((n) => parameter(n, JSON.stringify({ accessKey: n, secretKey: SECRET }))),
     }));
     const middleware = providerCredentials({
-      provider: ncloudCdss as never,
+      provider: ncloudCdss,
       config: { credentialsPrefix: PREFIX },
     });
-    await middleware.before?.(requestFor('default') as never);
-    await middleware.before?.(requestFor('default') as never);
-    const other = requestFor('prod');
-    await middleware.before?.(other as never);
+    await load(middleware, 'default');
+    await load(middleware, 'default');
+    const other = await load(middleware, 'prod');
     expect(ssm.commandCalls(GetParametersCommand).map((call) => call.args[0].input.Names)).toEqual([
       [`${PREFIX}/ncloud/default`],
       [`${PREFIX}/ncloud/prod`],
     ]);
-    expect(
-      (other.context as unknown as { providerCredentials: { accessKey: string } }).providerCredentials
-        .accessKey,
-    ).toBe(`${PREFIX}/ncloud/prod`);
+    expect(other).toEqual({ accessKey: `${PREFIX}/ncloud/prod`, secretKey: SECRET });
   });
 
   const failure = async (setup: () => void): Promise<ResetError> => {
     setup();
     const middleware = providerCredentials({
-      provider: ncloudCdss as never,
+      provider: ncloudCdss,
       config: { credentialsPrefix: PREFIX },
     });
     try {
-      await middleware.before?.(requestFor('default') as never);
+      await load(middleware, 'default');
     } catch (error) {
       return error as ResetError;
     }

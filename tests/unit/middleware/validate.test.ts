@@ -1,25 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../../lib/config.ts';
 import type { ResetError } from '../../../lib/errors.ts';
-import type { NormalizedEvent, ValidatedEvent } from '../../../lib/middleware/invocation.ts';
+import type { InvocationMode } from '../../../lib/middleware/invocation.ts';
 import { validate } from '../../../lib/middleware/validate.ts';
 import { ncloudCdss } from '../../../lib/providers/ncloud/index.ts';
+import { given, runChain } from '../../support/chain.ts';
 
 const run = async (
-  mode: NormalizedEvent['mode'],
+  mode: InvocationMode,
   input: Record<string, unknown>,
   env: NodeJS.ProcessEnv = { STAGE: 'test' },
 ) => {
-  const request = { event: { mode, input }, context: {}, internal: {} };
-  await validate({ provider: ncloudCdss, config: readConfig(env) }).before?.(request as never);
-  return (request.event as unknown as ValidatedEvent).envelope;
+  const result = await runChain(
+    [given({ mode, input }), validate({ provider: ncloudCdss, config: readConfig(env) })],
+    {},
+  );
+  if (result.error) throw result.error;
+  if (!result.internal.envelope) throw new Error('validate left no envelope');
+  return result.internal.envelope;
 };
 
-const rejection = async (
-  mode: NormalizedEvent['mode'],
-  input: Record<string, unknown>,
-  env?: NodeJS.ProcessEnv,
-) => {
+const rejection = async (mode: InvocationMode, input: Record<string, unknown>, env?: NodeJS.ProcessEnv) => {
   try {
     await run(mode, input, env);
   } catch (error) {

@@ -61,7 +61,7 @@ const fakeClient: ProviderClient = {
   },
   awaitSettled: async () => {
     log.push('provider:awaitSettled');
-    return 'running';
+    return 'ready';
   },
 };
 const originalReset = fakeClient.reset;
@@ -212,7 +212,7 @@ describe('rotatePassword', () => {
       dryRun: false,
       password: { source: 'generated', stored: true, secretArn: `arn:${NAME}`, versionId: MINE },
       providerRequestId: 'provider-req-1',
-      clusterState: 'running',
+      clusterState: 'ready',
       requestId: 'lambda-req-1',
       idempotencyKey: 'key-1',
       completedAt: expect.any(String),

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../../../lib/config.ts';
-import { createNcloudClient } from '../../../../lib/providers/ncloud/client.ts';
+import { createNcloudClient, neutralClusterState } from '../../../../lib/providers/ncloud/client.ts';
 import { NcloudCdssSimulator } from '../../../../sandbox/ncloud-cdss.ts';
 import { rejection } from '../../../support/rejection.ts';
 import { type Served, serve } from '../../../support/serve.ts';
@@ -21,7 +21,7 @@ beforeEach(async () => {
 
 afterEach(() => server.close());
 
-const client = (env: Record<string, string> = {}, region = 'KR') =>
+const client = (env: Record<string, string> = {}, region = 'KR', deadlineMs = 5_000) =>
   createNcloudClient({
     credentials: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
     target: { provider: 'ncloud-cdss', region, clusterId: CLUSTER },
@@ -31,7 +31,7 @@ const client = (env: Record<string, string> = {}, region = 'KR') =>
       STATE_POLL_INTERVAL_MS: '10',
       ...env,
     }),
-    deadline: Date.now() + 5_000,
+    deadline: Date.now() + deadlineMs,
   });
 
 const addCluster = (region = 'KR', managerUserName = 'kafkamanager') =>
@@ -40,13 +40,13 @@ const addCluster = (region = 'KR', managerUserName = 'kafkamanager') =>
 const paths = () => sim.calls.map((call) => `${call.api}:${call.region}:${call.status}`);
 
 describe('Naver Cloud CDSS client against the simulator', () => {
-  it('checks the cluster (naming its manager account), resets through resetMGMTPassword, waits for running', async () => {
+  it('checks the cluster (naming its manager account), resets through resetMGMTPassword, waits for it to be ready', async () => {
     addCluster('KR', 'ops-cmak');
     const ncloud = client();
     expect(await ncloud.assertReady()).toEqual({ username: 'ops-cmak' });
     expect(await ncloud.reset(NEW_PASSWORD)).toEqual({ providerRequestId: expect.any(String) });
     expect(sim.cluster('KR', CLUSTER)?.password).toBe(NEW_PASSWORD);
-    expect(await ncloud.awaitSettled(Date.now() + 2_000)).toBe('running');
+    expect(await ncloud.awaitSettled(Date.now() + 2_000)).toBe('ready');
     expect(paths().slice(0, 2)).toEqual(['getClusterInfoList:KR:200', 'resetMGMTPassword:KR:200']);
   });
 
@@ -102,5 +102,48 @@ describe('Naver Cloud CDSS client against the simulator', () => {
       managerUserName: '',
     });
     expect(await client().assertReady()).toEqual({});
+  });
+
+  it.each([
+    ['running', 'ready'],
+    ['creating', 'changing'],
+    ['changing', 'changing'],
+    ['deleting', 'changing'],
+    ['error', 'error'],
+    ['return', 'error'],
+    ['suspended', 'changing'],
+    ['constructor', 'changing'],
+  ])('maps the cluster status %s to %s', (status, state) => {
+    expect(neutralClusterState(status)).toBe(state);
+  });
+
+  it.each([
+    ['changing', 'changing'],
+    ['error', 'error'],
+  ])('reports a cluster still %s at the end as %s, never throwing', async (status, state) => {
+    addCluster().status = status;
+    expect(await client().awaitSettled(Date.now() + 60)).toBe(state);
+    expect(sim.operationCalls('state').length).toBeGreaterThan(1);
+  });
+
+  it('keeps the state last seen when the later polls fail', async () => {
+    addCluster().status = 'changing';
+    sim.faults.add({ operation: 'state', skip: 1, drop: true, times: 1_000 });
+    expect(await client().awaitSettled(Date.now() + 100)).toBe('changing');
+    expect(sim.operationCalls('state')[0]?.status).toBe(200);
+  });
+
+  it('answers undefined when no poll succeeds, or when the time is already up', async () => {
+    addCluster();
+    sim.faults.add({ operation: 'state', drop: true, times: 1_000 });
+    expect(await client().awaitSettled(Date.now() + 100)).toBeUndefined();
+    expect(await client().awaitSettled(Date.now() - 1)).toBeUndefined();
+  });
+
+  it("stops waiting at the client's deadline even when asked to wait longer", async () => {
+    addCluster().status = 'changing';
+    const started = Date.now();
+    expect(await client({}, 'KR', 100).awaitSettled(started + 60_000)).toBe('changing');
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../../../lib/config.ts';
-import { createOtcClient } from '../../../../lib/providers/otc/client.ts';
+import { createOtcClient, neutralClusterState } from '../../../../lib/providers/otc/client.ts';
 import type { Target } from '../../../../lib/providers/types.ts';
 import { type OtcClusterInput, OtcCssSimulator } from '../../../../sandbox/otc-css.ts';
 import { rejection } from '../../../support/rejection.ts';
@@ -68,7 +68,7 @@ describe('OTC CSS client against the simulator', () => {
     expect(operations()).toEqual(['state:200', 'reset:200']);
     expect(sim.calls.every((call) => call.projectId === PROJECT && call.region === 'eu-de')).toBe(true);
 
-    expect(await otc.awaitSettled(Date.now() + 2_000)).toBe('200');
+    expect(await otc.awaitSettled(Date.now() + 2_000)).toBe('ready');
     expect(sim.cluster('eu-de', CLUSTER)?.actions).toEqual([]);
     expect(sim.operationCalls('state').length).toBeGreaterThan(1);
   });
@@ -186,10 +186,46 @@ describe('OTC CSS client against the simulator', () => {
 
   it('reports, never throws, a cluster still busy or unreachable at the deadline', async () => {
     addCluster({ actions: ['RESIZING'] });
-    expect(await client().awaitSettled(Date.now() + 500)).toBe('200 (RESIZING)');
+    expect(await client().awaitSettled(Date.now() + 100)).toBe('changing');
     sim.faults.add({ operation: 'state', drop: true, times: 1_000 });
     expect(await client().awaitSettled(Date.now() + 100)).toBeUndefined();
     expect(await client().awaitSettled(Date.now() - 1)).toBeUndefined();
+  });
+
+  it.each([
+    ['100', [], 'changing'],
+    ['200', [], 'ready'],
+    ['200', ['RESET_PASSWORD'], 'changing'],
+    ['303', [], 'error'],
+    ['303', ['REBOOTING'], 'error'],
+    ['100', ['GROWING'], 'changing'],
+    ['999', [], 'changing'],
+    ['constructor', [], 'changing'],
+  ])('maps status %s with actions %j to %s', (status, actions, state) => {
+    expect(neutralClusterState({ status, actions })).toBe(state);
+  });
+
+  it.each([
+    ['100', 'changing'],
+    ['303', 'error'],
+  ])('reports a cluster still at status %s at the end as %s', async (status, state) => {
+    addCluster({ status });
+    expect(await client().awaitSettled(Date.now() + 100)).toBe(state);
+    expect(sim.operationCalls('state').length).toBeGreaterThan(1);
+  });
+
+  it('keeps the state last seen when the later polls fail', async () => {
+    addCluster({ actions: ['RESIZING'] });
+    sim.faults.add({ operation: 'state', skip: 1, drop: true, times: 1_000 });
+    expect(await client().awaitSettled(Date.now() + 150)).toBe('changing');
+    expect(sim.operationCalls('state')[0]?.status).toBe(200);
+  });
+
+  it("stops waiting at the client's deadline even when asked to wait longer", async () => {
+    addCluster({ actions: ['RESIZING'] });
+    const started = Date.now();
+    expect(await client({ deadlineMs: 100 }).awaitSettled(started + 60_000)).toBe('changing');
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('accepts eu-ch2 only with an explicit endpoint', () => {
