@@ -3,8 +3,8 @@ import type { Config } from './config.ts';
 import { type FieldIssue, validationFailed } from './errors.ts';
 import type { ProviderDefinition } from './providers/types.ts';
 
-export const ACCOUNT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+const ACCOUNT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const SECRET_NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 export const OTC_PROJECT_ID_PATTERN = /^[0-9a-f]{32}$/;
 
@@ -57,7 +57,7 @@ const valueAt = (input: unknown, path: ReadonlyArray<PropertyKey>): unknown =>
   );
 
 /** zod issues as `{ field, rule }`, one per field, never quoting the value. */
-export const fieldIssues = (error: z.ZodError, input: unknown): FieldIssue[] => {
+const fieldIssues = (error: z.ZodError, input: unknown): FieldIssue[] => {
   const fields: FieldIssue[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {

@@ -1,6 +1,7 @@
+import { definedOnly } from './defined.ts';
 import type { ErrorReport } from './result.ts';
 
-// The error codes of DESIGN.md. Each error's `name` is the code in PascalCase: Lambda reports
+// The product's error codes (README, "Calling it"). Each error's `name` is the code in PascalCase: Lambda reports
 // `error.name` as the errorType, which is what Step Functions `Retry` and `Catch` match.
 
 export const ERROR_CODES = {
@@ -55,22 +56,23 @@ export class ResetError extends Error {
     this.code = code;
     this.httpStatus = spec.httpStatus;
     this.retryable = spec.retryable;
-    if (details.providerStatus !== undefined) this.providerStatus = details.providerStatus;
-    if (details.providerCode !== undefined) this.providerCode = details.providerCode;
-    if (details.fields !== undefined) this.fields = details.fields;
-    if (details.retryAfterSeconds !== undefined) this.retryAfterSeconds = details.retryAfterSeconds;
+    const { providerStatus, providerCode, fields, retryAfterSeconds } = details;
+    Object.assign(this, definedOnly({ providerStatus, providerCode, fields, retryAfterSeconds }));
     this.replayed = details.replayed ?? false;
   }
 }
 
 /** The error as the normalized result reports it (no cause, no stack). */
-export const errorReport = (error: ResetError): ErrorReport => {
-  const report: ErrorReport = { code: error.code, message: error.message, retryable: error.retryable };
-  if (error.providerStatus !== undefined) report.providerStatus = error.providerStatus;
-  if (error.providerCode !== undefined) report.providerCode = error.providerCode;
-  if (error.fields !== undefined) report.fields = error.fields;
-  return report;
-};
+export const errorReport = (error: ResetError): ErrorReport => ({
+  code: error.code,
+  message: error.message,
+  retryable: error.retryable,
+  ...definedOnly({
+    providerStatus: error.providerStatus,
+    providerCode: error.providerCode,
+    fields: error.fields,
+  }),
+});
 
 export const isResetError = (error: unknown): error is ResetError => error instanceof ResetError;
 
@@ -80,7 +82,7 @@ const MAX_FIELD_NAME = 64;
  * A field name as it can be shown: unknown fields are named by the caller, so a name that is not
  * a plain identifier is quoted (which also escapes control characters) and a long one is cut.
  */
-export const displayFieldName = (field: string): string => {
+const displayFieldName = (field: string): string => {
   const cut = field.length > MAX_FIELD_NAME ? `${field.slice(0, MAX_FIELD_NAME)}…` : field;
   return /^[A-Za-z0-9_.()-]+$/.test(cut) ? cut : JSON.stringify(cut);
 };

@@ -1,7 +1,7 @@
 import type { ErrorCode, FieldIssue } from './errors.ts';
 import type { ClusterState, PreparedRequest, ProviderId } from './providers/types.ts';
 
-// The normalized result of DESIGN.md: the same object whichever way the handler was invoked.
+// The normalized result: the same object whichever way the handler was invoked.
 
 export interface PasswordReport {
   source: 'generated' | 'supplied';

@@ -55,7 +55,7 @@ export interface NcloudCall {
 const gatewayError = (res: ServerResponse, status: number, errorCode: string, message: string) =>
   sendJson(res, status, { error: { errorCode, message, details: message } });
 
-/** The seed's rule, intersected with the special characters Naver's Terraform provider allows. */
+/** Naver's published rule, intersected with the special characters Naver's Terraform provider allows. */
 export const cmakPasswordProblem = (password: unknown): string | undefined => {
   if (typeof password !== 'string') return 'kafkaManagerUserPassword is required';
   const chars = [...password];

@@ -11,9 +11,9 @@ import {
   waitForFault,
 } from './http-util.ts';
 
-// A simulator of the Open Telekom Cloud CSS API as DESIGN.md and the seed describe it: AK/SK
+// A simulator of the Open Telekom Cloud CSS API as its API reference describes it (https://docs.otc.t-systems.com/cloud-search-service/api-ref/ (Changing the Password of a Cluster)): AK/SK
 // signatures (SDK-HMAC-SHA256) verified strictly from the request as received, 15 minutes of
-// clock skew, X-Project-Id checked against the path, the admin password rule of the seed,
+// clock skew, X-Project-Id checked against the path, the published admin password rule,
 // cluster states (status, actions, security mode), and gateway errors on demand. Written apart
 // from lib/ on purpose: a shared signer would hide a signing bug from the tests.
 //
@@ -143,7 +143,7 @@ const parseSdkDate = (value: string): number | undefined => {
   return Date.UTC(y as number, (mo as number) - 1, d, h, mi, s);
 };
 
-/** The seed's admin password rule (with the console's "not admin, nor admin reversed"). */
+/** The published admin password rule (with the console's "not admin, nor admin reversed"). */
 export const cssPasswordProblem = (password: unknown): string | undefined => {
   if (typeof password !== 'string') return 'newpassword is required';
   const chars = [...password];

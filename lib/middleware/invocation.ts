@@ -40,7 +40,7 @@ export const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** The invocation mode of a raw event, by the shapes AWS gives them; anything else is direct. */
-export const modeOf = (event: unknown): InvocationMode => {
+const modeOf = (event: unknown): InvocationMode => {
   if (!isObject(event)) return 'direct';
   if ('httpMethod' in event && 'requestContext' in event) return 'http';
   if (event.version === '2.0' && isObject(event.requestContext) && 'http' in event.requestContext)

@@ -5,7 +5,7 @@ import { type FieldIssue, validationFailed } from '../errors.ts';
 import type { ProviderId } from '../providers/types.ts';
 import { isObject, type ResetMiddleware } from './invocation.ts';
 
-export const REQUEST_DETAIL_TYPE = 'Cluster Password Reset Requested';
+const REQUEST_DETAIL_TYPE = 'Cluster Password Reset Requested';
 export const REQUEST_SOURCE = 'cluster-password-reset';
 export const MAX_BODY_BYTES = 16 * 1024;
 

@@ -15,7 +15,7 @@ export interface ProviderCredentialsOptions<C> {
   awsClientOptions?: SSMClientConfig;
 }
 
-export const credentialsParameterName = (prefix: string, folder: string, account: string): string =>
+const credentialsParameterName = (prefix: string, folder: string, account: string): string =>
   `${prefix}/${folder}/${account}`;
 
 /**

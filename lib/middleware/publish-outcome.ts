@@ -5,8 +5,8 @@ import type { ResetInternal, ResetMiddleware } from './invocation.ts';
 import { REQUEST_SOURCE } from './normalize-event.ts';
 import { outcomeOf, wasAttempt } from './normalize-response.ts';
 
-export const SUCCEEDED_DETAIL_TYPE = 'Cluster Password Reset Succeeded';
-export const FAILED_DETAIL_TYPE = 'Cluster Password Reset Failed';
+const SUCCEEDED_DETAIL_TYPE = 'Cluster Password Reset Succeeded';
+const FAILED_DETAIL_TYPE = 'Cluster Password Reset Failed';
 
 export interface PublishOutcomeOptions {
   client: EventBridgeClient;

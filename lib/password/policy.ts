@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 // provider and a generated password satisfies the rule by construction. Written by hand: the
 // password libraries on npm either use Math.random or cannot express "three of four classes".
 
-export interface CharacterClass {
+interface CharacterClass {
   name: string;
   chars: string;
 }

@@ -5,7 +5,7 @@ import { ResetError } from '../errors.ts';
 
 export const MAX_PROVIDER_RESPONSE_BYTES = 64 * 1024;
 
-export interface ProviderRequest {
+interface ProviderRequest {
   method: string;
   url: string;
   headers: Record<string, string>;

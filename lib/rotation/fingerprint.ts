@@ -7,7 +7,7 @@ import { ResetError } from '../errors.ts';
 // stack): the table never holds the password, nor a plain or salted hash that could be brute-forced
 // from it.
 
-export interface FingerprintedRequest {
+interface FingerprintedRequest {
   provider: string;
   region: string;
   clusterId: string;

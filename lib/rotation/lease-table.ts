@@ -7,7 +7,8 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { type ErrorCode, ResetError, validationFailed } from '../errors.ts';
+import { definedOnly } from '../defined.ts';
+import { ResetError, validationFailed } from '../errors.ts';
 import type { ErrorReport } from '../result.ts';
 
 // One DynamoDB table holds what the rotation must remember across invocations and processes:
@@ -28,10 +29,10 @@ const leaseStoreFailed = (operation: string, error: unknown): ResetError =>
     { cause: error },
   );
 
-export type LeaseEntry = 'acquired' | 'reentered';
+type LeaseEntry = 'acquired' | 'reentered';
 
 /** What an idempotency key is bound to, and how its request ended. */
-export interface KeyRecord {
+interface KeyRecord {
   fingerprint: string;
   state: 'started' | 'completed' | 'failed';
   /** The normalized result (completed) or the error report (failed). */
@@ -272,10 +273,9 @@ const sameRequest = (record: KeyRecord, fingerprint: string): KeyRecord => {
 
 /** A failure answered again from a key's record: the same code and message, marked as a replay. */
 export const replayedFailure = (report: ErrorReport): ResetError => {
-  const details = {
-    ...(report.providerStatus === undefined ? {} : { providerStatus: report.providerStatus }),
-    ...(report.providerCode === undefined ? {} : { providerCode: report.providerCode }),
-    ...(report.fields === undefined ? {} : { fields: report.fields }),
-  };
-  return new ResetError(report.code as ErrorCode, report.message, { ...details, replayed: true });
+  const { providerStatus, providerCode, fields } = report;
+  return new ResetError(report.code, report.message, {
+    ...definedOnly({ providerStatus, providerCode, fields }),
+    replayed: true,
+  });
 };

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Config } from '../config.ts';
+import { definedOnly } from '../defined.ts';
 import type { Envelope } from '../envelope.ts';
 import { errorReport, isResetError, ResetError, validationFailed } from '../errors.ts';
 import { logger } from '../logger.ts';
@@ -385,7 +386,7 @@ const promoteOwn = async <C>(
   await markApplied(rotation, versionId);
   await deps.secrets.promote(secretName, versionId, versionWithStage(secret, AWSCURRENT));
   const clusterState = await client.awaitSettled(request.deadline);
-  return rotation.answer(report, withDefined({ providerRequestId: outcome.providerRequestId, clusterState }));
+  return rotation.answer(report, definedOnly({ providerRequestId: outcome.providerRequestId, clusterState }));
 };
 
 // Written before AWSCURRENT moves: a version is promoted only once this record says "applied", so
@@ -475,9 +476,6 @@ const resetUnstored = async <C>(rotation: Rotation<C>): Promise<SuccessResult> =
   const clusterState = await client.awaitSettled(request.deadline);
   return rotation.answer(
     { source: 'supplied', stored: false },
-    withDefined({ providerRequestId: sent.providerRequestId, clusterState }),
+    definedOnly({ providerRequestId: sent.providerRequestId, clusterState }),
   );
 };
-
-const withDefined = <T extends object>(value: T): Partial<T> =>
-  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;

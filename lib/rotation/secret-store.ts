@@ -15,7 +15,7 @@ export const AWSCURRENT = 'AWSCURRENT';
 export const AWSPENDING = 'AWSPENDING';
 
 /** The JSON value of one secret version. The placeholder first version has no password. */
-export interface StoredPassword {
+interface StoredPassword {
   password?: string;
   /** The account the password belongs to, where the provider names it. */
   username?: string;
@@ -32,7 +32,7 @@ export interface SecretState {
   tags: Record<string, string>;
 }
 
-export const MANAGED_BY = { Key: 'managed-by', Value: 'cluster-password-reset' } as const;
+const MANAGED_BY = { Key: 'managed-by', Value: 'cluster-password-reset' } as const;
 
 /** The identity tags every secret the project writes carries, set when it is created. */
 export const identityTags = (target: Target): Record<string, string> => ({

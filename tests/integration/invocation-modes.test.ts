@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { eventBridgeEvent, lambdaContext } from '../support/events.ts';
 import { invokeInMode, leakedLines, type Mode, report, useSuite } from './suite.ts';
 
-// The same handlers reached the three ways DESIGN.md names: API Gateway, an EventBridge rule and
+// The same handlers reached the three ways the README names: API Gateway, an EventBridge rule and
 // a Step Functions Task (a direct invocation with the envelope as payload). They answer the same
 // normalized result, and publish the outcome on the bus after every real attempt.
 

@@ -4,7 +4,7 @@ import { ncloudCdss } from '../../lib/providers/ncloud/index.ts';
 import { otcCss } from '../../lib/providers/otc/index.ts';
 
 describe('readConfig', () => {
-  it('applies the defaults of DESIGN.md for a stage', () => {
+  it('applies the documented defaults for a stage', () => {
     expect(readConfig({ STAGE: 'prod' })).toMatchObject({
       credentialsPrefix: '/cluster-password-reset/prod/credentials',
       secretPrefix: 'cluster-password-reset/prod',

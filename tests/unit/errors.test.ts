@@ -13,7 +13,7 @@ describe('error codes', () => {
     expect(error.httpStatus).toBe(ERROR_CODES[code].httpStatus);
   });
 
-  it('marks exactly the DESIGN.md retryable codes as retryable', () => {
+  it('marks exactly the documented retryable codes as retryable', () => {
     const retryable = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((code) => ERROR_CODES[code].retryable);
     expect(retryable.sort()).toEqual(
       [

@@ -1,8 +1,9 @@
 import { DIGITS, LOWER, type PasswordPolicy, UPPER } from '../../password/policy.ts';
 
-// The seed allows 8–20 characters mixing letters, digits and specials, and forbids ' " ` ₩ / &
+// Naver's API reference allows 8–20 characters mixing letters, digits and specials, and forbids ' " ` ₩ / &
 // and space. Naver's Terraform provider is stricter (a fixed set of specials); a password must
-// pass both, so the allowed specials are that set with the seed's forbidden ones removed.
+// pass both, so the allowed specials are that set with Naver's forbidden ones removed.
+// https://api.ncloud-docs.com/docs/en/analytics-clouddatastreamingservice-cluster-resetcmakpassword
 export const NCLOUD_SPECIALS = '~!@#$%^*()-_=[]{};:,.<>?';
 
 export const ncloudCmakPasswordPolicy: PasswordPolicy = {

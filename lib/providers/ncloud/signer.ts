@@ -4,7 +4,7 @@ import { createHmac } from 'node:crypto';
 //   base64(HMAC-SHA256(secretKey, METHOD + " " + requestURI + "\n" + timestamp + "\n" + accessKey))
 // where requestURI is the path with its query string and timestamp is epoch milliseconds.
 
-export interface NcloudSigningInput {
+interface NcloudSigningInput {
   method: string;
   /** Path and query, exactly as sent. */
   requestUri: string;

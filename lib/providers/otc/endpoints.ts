@@ -2,12 +2,10 @@ import type { Config } from '../../config.ts';
 import { validationFailed } from '../../errors.ts';
 
 // Open Telekom Cloud selects the region by host: https://css.{region}.otc.t-systems.com.
-export const OTC_REGIONS = ['eu-de', 'eu-nl'] as const;
+const OTC_REGIONS = ['eu-de', 'eu-nl'] as const;
 // The Swiss cloud (eu-ch2) has no published CSS endpoint, so there is no default to fall back to:
 // it is usable only when OTC_CSS_ENDPOINT names one.
-export const OTC_OVERRIDE_ONLY_REGIONS = ['eu-ch2'] as const;
-
-export type OtcRegion = (typeof OTC_REGIONS)[number] | (typeof OTC_OVERRIDE_ONLY_REGIONS)[number];
+const OTC_OVERRIDE_ONLY_REGIONS = ['eu-ch2'] as const;
 
 const isOverrideOnly = (region: string): boolean =>
   (OTC_OVERRIDE_ONLY_REGIONS as ReadonlyArray<string>).includes(region);

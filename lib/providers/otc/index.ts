@@ -6,7 +6,7 @@ import { createOtcClient } from './client.ts';
 import { otcRegions } from './endpoints.ts';
 import { otcCssAdminPasswordPolicy } from './password-policy.ts';
 
-export const otcCredentials = z.object({
+const otcCredentials = z.object({
   accessKey: z.string().min(1),
   secretKey: z.string().min(1),
   /** The account's project id per region, for requests that do not name one. */

@@ -1,6 +1,6 @@
 import { DIGITS, LOWER, type PasswordPolicy, UPPER } from '../../password/policy.ts';
 
-// The seed's rule for the security-mode admin user: 8–32 characters, at least three of upper
+// OTC's rule for the security-mode admin user (https://docs.otc.t-systems.com/cloud-search-service/api-ref/ (Changing the Password of a Cluster)): 8–32 characters, at least three of upper
 // case, lower case, digits and these specials, and no other character. The console also refuses
 // the user name and its reverse as the password.
 export const OTC_CSS_SPECIALS = '~!@#$%^&*()-_=+\\|[{}];:,<.>/?';

@@ -9,9 +9,9 @@ import { createHash, createHmac } from 'node:crypto';
 // what will actually be sent: the URL as fetch will parse it, the header values as HTTP will
 // carry them (trimmed), the body's exact bytes.
 
-export const OTC_SIGNING_ALGORITHM = 'SDK-HMAC-SHA256';
+const OTC_SIGNING_ALGORITHM = 'SDK-HMAC-SHA256';
 
-export interface OtcSigningInput {
+interface OtcSigningInput {
   /** Upper case, as sent. */
   method: string;
   /** The full URL, as it will be requested. */
@@ -24,7 +24,7 @@ export interface OtcSigningInput {
   date: Date;
 }
 
-export interface OtcSignature {
+interface OtcSignature {
   /** Headers the request must also carry: x-sdk-date, authorization, and host when it was not given. */
   headers: Record<string, string>;
   /** Lower-case names of every signed header, sorted. */
@@ -70,7 +70,7 @@ const canonicalQuery = (params: URLSearchParams): string =>
 
 const sha256Hex = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
-export interface OtcCanonicalRequest {
+interface OtcCanonicalRequest {
   text: string;
   sdkDate: string;
   signedHeaders: string[];

@@ -35,7 +35,7 @@ const ROOT = 'cluster-password-reset/test/ncloud-cdss/';
 const outsideRoot = `must name a secret under "${ROOT}"`;
 
 describe('validate', () => {
-  it('applies the defaults of DESIGN.md', async () => {
+  it('applies the documented defaults', async () => {
     expect(await run('direct', valid)).toEqual({
       region: 'KR',
       clusterId: '1009123',

@@ -4,7 +4,7 @@ import { generatePassword, type PasswordPolicy, passwordViolations } from '../..
 import { NCLOUD_SPECIALS, ncloudCmakPasswordPolicy } from '../../../lib/providers/ncloud/password-policy.ts';
 
 const policy = ncloudCmakPasswordPolicy;
-// The seed's forbidden characters and white space, plus specials outside Naver's Terraform set.
+// Naver's forbidden characters and white space, plus specials outside Naver's Terraform set.
 const FORBIDDEN = ["'", '"', '`', '₩', '/', '&', ' ', '\t', '\n', '+', '\\', '|', 'é', '가', '😀'];
 
 describe('the CMAK password policy', () => {
@@ -46,7 +46,7 @@ describe('the CMAK password policy', () => {
     expect(passwordViolations(policy, 'abcdefgh1')).toEqual([rule]);
     expect(passwordViolations(policy, 'abcdefgh!')).toEqual([rule]);
     expect(passwordViolations(policy, '12345678!')).toEqual([rule]);
-    expect(passwordViolations(policy, 'asd123!@#')).toEqual([]); // the seed's own example
+    expect(passwordViolations(policy, 'asd123!@#')).toEqual([]); // Naver's own example
   });
 
   it('never quotes the password in a rule', () => {

@@ -483,6 +483,37 @@ describe('rotatePassword', () => {
     expect(await other.of({ ...request, password: 'Supplied-pw-1!' })).not.toBe(a);
   });
 
+  it('refuses to fingerprint a supplied password without the per-deployment key, or when it cannot be read', async () => {
+    const request = {
+      provider: 'ncloud-cdss',
+      region: 'KR',
+      clusterId: '1',
+      account: 'default',
+      secretName: NAME,
+      storePassword: true,
+      password: 'Supplied-pw-1!',
+    };
+    const unconfigured = new RequestFingerprints(
+      new SecretsManagerClient({ region: 'eu-central-1' }),
+      undefined,
+    );
+    await expect(unconfigured.of(request)).rejects.toMatchObject({ code: 'INTERNAL' });
+    sm.on(GetSecretValueCommand, { SecretId: 'fp-key' }).rejects(
+      Object.assign(new Error('denied'), { name: 'AccessDeniedException' }),
+    );
+    const unreadable = new RequestFingerprints(
+      new SecretsManagerClient({ region: 'eu-central-1' }),
+      'fp-key',
+    );
+    await expect(unreadable.of(request)).rejects.toMatchObject({
+      code: 'SECRET_STORE_FAILED',
+      message: 'Secrets Manager GetSecretValue of the fingerprint key failed (AccessDeniedException)',
+    });
+    // A failed read is not cached: the next request tries again.
+    sm.on(GetSecretValueCommand, { SecretId: 'fp-key' }).resolves({ SecretString: 'per-deployment-key' });
+    expect(await unreadable.of(request)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it('dry run: builds and signs, touches neither AWS nor the provider', async () => {
     const result = await rotate({ dryRun: true });
     expect(log).toEqual(['provider:prepareReset']);

@@ -79,7 +79,7 @@ describe('OTC CSS provider definition', () => {
     );
   });
 
-  it('builds the seed paths and the regional endpoint', () => {
+  it('builds the published paths and the regional endpoint', () => {
     expect(clusterPath(PROJECT, CLUSTER)).toBe(`/v1.0/${PROJECT}/clusters/${CLUSTER}`);
     expect(resetPasswordPath(PROJECT, CLUSTER)).toBe(`/v1.0/${PROJECT}/clusters/${CLUSTER}/password/reset`);
     expect(otcBaseUrl(readConfig({}), 'eu-nl')).toBe('https://css.eu-nl.otc.t-systems.com');

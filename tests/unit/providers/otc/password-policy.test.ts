@@ -13,7 +13,7 @@ import {
 } from '../../../../lib/providers/otc/password-policy.ts';
 import { cssPasswordProblem } from '../../../../sandbox/otc-css.ts';
 
-// The seed: 8–32 characters, at least three of upper case, lower case, digits and
+// The published rule: 8–32 characters, at least three of upper case, lower case, digits and
 // ~!@#$%^&*()-_=+\|[{}];:,<.>/?, nothing else. The simulator's rule is written apart from the
 // policy, so each property is checked against both.
 
@@ -78,7 +78,7 @@ describe('OTC CSS admin password policy', () => {
     );
   });
 
-  it('allows exactly the seed special characters among printable ASCII', () => {
+  it('allows exactly the published special characters among printable ASCII', () => {
     const refused = [];
     for (let code = 0x20; code < 0x7f; code++) {
       const char = String.fromCharCode(code);

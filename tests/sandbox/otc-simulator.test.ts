@@ -1,9 +1,9 @@
 import { AKSKSigner } from '@huaweicloud/huaweicloud-sdk-core/auth/AKSKSigner.js';
 import type { ICredential } from '@huaweicloud/huaweicloud-sdk-core/auth/ICredential.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { signOtcRequest } from '../../../../lib/providers/otc/signer.ts';
-import { OtcCssSimulator } from '../../../../sandbox/otc-css.ts';
-import { type Served, serve } from '../../../support/serve.ts';
+import { signOtcRequest } from '../../lib/providers/otc/signer.ts';
+import { OtcCssSimulator } from '../../sandbox/otc-css.ts';
+import { type Served, serve } from '../support/serve.ts';
 
 // The simulator verifies signatures with its own code; these tests hold it to the reference
 // signer and show that it refuses what the gateway would refuse.
@@ -170,7 +170,7 @@ describe('OTC CSS simulator', () => {
     expect(answer.status).toBe(403);
   });
 
-  it('answers the seed rules: 400 CSS.0050, 404 CSS.0047, 409 CSS.0011, 412, unknown routes', async () => {
+  it('answers the published rules: 400 CSS.0050, 404 CSS.0047, 409 CSS.0011, 412, unknown routes', async () => {
     expect((await send({ body: '{"newpassword":"short1A"}' })).json).toMatchObject({
       error_code: 'CSS.0050',
     });
