@@ -1,29 +1,14 @@
-import {
-  isNcloudResetApi,
-  isNcloudSite,
-  NCLOUD_RESET_APIS,
-  NCLOUD_SITES,
-  type NcloudResetApi,
-  type NcloudSite,
-} from './providers/ncloud/endpoints.ts';
-
-// Everything the handlers read from the environment, in one place, with the documented defaults.
+// What the core reads from the environment, with the documented defaults. Each provider reads
+// its own settings (endpoints and their overrides) from `env`, in its own folder.
 
 export interface Config {
+  /** The environment the configuration was read from, for the providers' own settings. */
+  env: Readonly<Record<string, string | undefined>>;
   stage: string;
   credentialsPrefix: string;
   secretPrefix: string;
   lockTable: string;
   eventBusName: string;
-  /** Naver Cloud site (public, gov, fin): its host, unless overridden, and the regions it admits. */
-  ncloudCdssSite: NcloudSite;
-  ncloudCdssEndpoint: string;
-  /** The CDSS reset API: resetMGMTPassword, or the retired resetCMAKPassword for accounts that still have it. */
-  ncloudCdssResetApi: NcloudResetApi;
-  /** May hold `{region}`; the default is the public endpoint pattern. */
-  otcCssEndpoint: string;
-  /** True when OTC_CSS_ENDPOINT was set: regions without a published endpoint become usable. */
-  otcCssEndpointOverridden: boolean;
   providerTimeoutMs: number;
   /** How often to poll a provider's cluster state while waiting for it to settle. */
   statePollIntervalMs: number;
@@ -52,30 +37,28 @@ const positiveNumber = (value: string | undefined, fallback: number, name: strin
   return parsed;
 };
 
-const trimSlash = (value: string): string => value.replace(/\/+$/, '');
+export const nonEmpty = (value: string | undefined): string | undefined => (value === '' ? undefined : value);
 
-export const OTC_CSS_DEFAULT_ENDPOINT = 'https://css.{region}.otc.t-systems.com';
-
-const nonEmpty = (value: string | undefined): string | undefined => (value === '' ? undefined : value);
-
-const oneOf = <T extends string>(
+/** A setting that must be one of a few words, or absent (then `fallback`); anything else stops the function at start. */
+export const oneOf = <T extends string>(
   value: string | undefined,
   fallback: T,
   name: string,
-  allowed: readonly string[],
-  accepts: (value: string) => value is T,
+  allowed: readonly T[],
 ): T => {
   const given = nonEmpty(value);
   if (given === undefined) return fallback;
-  if (!accepts(given)) throw new Error(`${name} must be one of ${allowed.join(', ')}`);
-  return given;
+  const match = allowed.find((word) => word === given);
+  if (match === undefined) throw new Error(`${name} must be one of ${allowed.join(', ')}`);
+  return match;
 };
+
+export const trimSlash = (value: string): string => value.replace(/\/+$/, '');
 
 export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const stage = env.STAGE ?? 'dev';
-  const ncloudSites = Object.keys(NCLOUD_SITES);
-  const ncloudCdssSite = oneOf(env.NCLOUD_CDSS_SITE, 'public', 'NCLOUD_CDSS_SITE', ncloudSites, isNcloudSite);
   const config: Config = {
+    env: { ...env },
     stage,
     credentialsPrefix: trimSlash(env.CREDENTIALS_PREFIX ?? `/cluster-password-reset/${stage}/credentials`),
     // Per stage, like the lease table: two stages in one account must never rotate one secret
@@ -83,18 +66,6 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     secretPrefix: trimSlash(env.SECRET_PREFIX ?? `cluster-password-reset/${stage}`),
     lockTable: env.LOCK_TABLE ?? `cluster-password-reset-${stage}-leases`,
     eventBusName: env.EVENT_BUS_NAME ?? 'default',
-    ncloudCdssSite,
-    ncloudCdssEndpoint: trimSlash(nonEmpty(env.NCLOUD_CDSS_ENDPOINT) ?? NCLOUD_SITES[ncloudCdssSite].host),
-    ncloudCdssResetApi: oneOf(
-      env.NCLOUD_CDSS_RESET_API,
-      'resetMGMTPassword',
-      'NCLOUD_CDSS_RESET_API',
-      NCLOUD_RESET_APIS,
-      isNcloudResetApi,
-    ),
-    otcCssEndpoint: trimSlash(nonEmpty(env.OTC_CSS_ENDPOINT) ?? OTC_CSS_DEFAULT_ENDPOINT),
-    // serverless.yml passes the public default explicitly: only another value is an override.
-    otcCssEndpointOverridden: ![undefined, OTC_CSS_DEFAULT_ENDPOINT].includes(nonEmpty(env.OTC_CSS_ENDPOINT)),
     providerTimeoutMs: positiveInt(env.PROVIDER_TIMEOUT_MS, 10_000, 'PROVIDER_TIMEOUT_MS'),
     statePollIntervalMs: positiveInt(env.STATE_POLL_INTERVAL_MS, 5_000, 'STATE_POLL_INTERVAL_MS'),
     leaseSeconds: positiveNumber(env.LEASE_SECONDS, 120, 'LEASE_SECONDS'),

@@ -2,7 +2,8 @@ import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { PasswordPolicy } from '../password/policy.ts';
 
-export type ProviderId = 'ncloud-cdss' | 'otc-css';
+/** A provider's id, e.g. `otc-css`; the registry (registry.ts) lists them. */
+export type ProviderId = string;
 
 /** What the rotation needs to know of the request, after validation. */
 export interface Target {

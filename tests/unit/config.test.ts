@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OTC_CSS_DEFAULT_ENDPOINT, readConfig } from '../../lib/config.ts';
-import { ncloudCdss } from '../../lib/providers/ncloud/index.ts';
-import { otcCss } from '../../lib/providers/otc/index.ts';
+import { readConfig } from '../../lib/config.ts';
 
 describe('readConfig', () => {
   it('applies the documented defaults for a stage', () => {
@@ -10,11 +8,6 @@ describe('readConfig', () => {
       secretPrefix: 'cluster-password-reset/prod',
       lockTable: 'cluster-password-reset-prod-leases',
       eventBusName: 'default',
-      ncloudCdssSite: 'public',
-      ncloudCdssEndpoint: 'https://clouddatastreamingservice.apigw.ntruss.com',
-      ncloudCdssResetApi: 'resetMGMTPassword',
-      otcCssEndpoint: 'https://css.{region}.otc.t-systems.com',
-      otcCssEndpointOverridden: false,
       providerTimeoutMs: 10_000,
     });
   });
@@ -29,57 +22,6 @@ describe('readConfig', () => {
     expect(readConfig({ STAGE: 'prod', SECRET_PREFIX: 'passwords/kafka/' }).secretPrefix).toBe(
       'passwords/kafka',
     );
-  });
-
-  it.each([
-    [undefined, false],
-    ['', false],
-    [OTC_CSS_DEFAULT_ENDPOINT, false],
-    ['https://css.eu-ch2.sc.otc.t-systems.com', true],
-  ])('treats OTC_CSS_ENDPOINT=%j as an override: %s, and so admits eu-ch2 or not', (value, overridden) => {
-    const config = readConfig(value === undefined ? {} : { OTC_CSS_ENDPOINT: value });
-    expect(config.otcCssEndpointOverridden).toBe(overridden);
-    expect(otcCss.regions(config).includes('eu-ch2')).toBe(overridden);
-  });
-
-  it.each([
-    [{}, 'https://clouddatastreamingservice.apigw.ntruss.com', ['KR', 'SGN', 'JPN']],
-    [{ NCLOUD_CDSS_SITE: '' }, 'https://clouddatastreamingservice.apigw.ntruss.com', ['KR', 'SGN', 'JPN']],
-    [{ NCLOUD_CDSS_SITE: 'gov' }, 'https://clouddatastreamingservice.apigw.gov-ntruss.com', ['KR', 'KRS']],
-    [{ NCLOUD_CDSS_SITE: 'fin' }, 'https://fin-clouddatastreamingservice.apigw.fin-ntruss.com', ['KR']],
-    [
-      { NCLOUD_CDSS_SITE: 'gov', NCLOUD_CDSS_ENDPOINT: 'http://127.0.0.1:4510/' },
-      'http://127.0.0.1:4510',
-      ['KR', 'KRS'],
-    ],
-    [
-      { NCLOUD_CDSS_SITE: 'gov', NCLOUD_CDSS_ENDPOINT: '' },
-      'https://clouddatastreamingservice.apigw.gov-ntruss.com',
-      ['KR', 'KRS'],
-    ],
-  ])('Naver Cloud site from %j: endpoint %s, regions %j', (env, endpoint, regions) => {
-    const config = readConfig(env);
-    expect(config.ncloudCdssEndpoint).toBe(endpoint);
-    expect(ncloudCdss.regions(config)).toEqual(regions);
-  });
-
-  it('chooses the Naver reset API: resetMGMTPassword unless the retired one is asked for', () => {
-    expect(readConfig({}).ncloudCdssResetApi).toBe('resetMGMTPassword');
-    expect(readConfig({ NCLOUD_CDSS_RESET_API: '' }).ncloudCdssResetApi).toBe('resetMGMTPassword');
-    expect(readConfig({ NCLOUD_CDSS_RESET_API: 'resetCMAKPassword' }).ncloudCdssResetApi).toBe(
-      'resetCMAKPassword',
-    );
-  });
-
-  it.each([
-    [{ NCLOUD_CDSS_SITE: 'government' }, 'NCLOUD_CDSS_SITE must be one of public, gov, fin'],
-    [{ NCLOUD_CDSS_SITE: 'constructor' }, 'NCLOUD_CDSS_SITE must be one of public, gov, fin'],
-    [
-      { NCLOUD_CDSS_RESET_API: 'resetcmakpassword' },
-      'NCLOUD_CDSS_RESET_API must be one of resetMGMTPassword, resetCMAKPassword',
-    ],
-  ])('refuses %j at start', (env, message) => {
-    expect(() => readConfig(env)).toThrow(message);
   });
 
   it('refuses at start a lease that does not outlive the function', () => {

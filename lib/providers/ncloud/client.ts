@@ -6,6 +6,7 @@ import type { ClientOptions, ClusterFacts, ClusterState, ProviderClient } from '
 import { clusterInfoPath, resetPasswordPath } from './endpoints.ts';
 import { ncloudError, ncloudErrorCode, ncloudRequestId } from './errors.ts';
 import type { NcloudCredentials } from './index.ts';
+import { ncloudSettings } from './settings.ts';
 import { NCLOUD_SIGNED_HEADERS, ncloudAuthHeaders } from './signer.ts';
 
 const PROVIDER_NAME = 'Naver Cloud';
@@ -36,8 +37,7 @@ export const createNcloudClient = ({
   config,
   deadline,
 }: ClientOptions<NcloudCredentials>): ProviderClient => {
-  const site = config.ncloudCdssSite;
-  const resetApi = config.ncloudCdssResetApi;
+  const { site, resetApi, endpoint } = ncloudSettings(config);
   const resetPath = resetPasswordPath(site, resetApi, target.region, target.clusterId);
   const statePath = clusterInfoPath(site, target.region, target.clusterId);
 
@@ -53,7 +53,7 @@ export const createNcloudClient = ({
       'content-type': 'application/json',
       accept: 'application/json',
     };
-    return { method: 'POST', url: `${config.ncloudCdssEndpoint}${path}`, headers, body };
+    return { method: 'POST', url: `${endpoint}${path}`, headers, body };
   };
 
   const send = (path: string, body: string, until = deadline) =>

@@ -20,8 +20,6 @@ export const NCLOUD_SITES = {
 
 export type NcloudSite = keyof typeof NCLOUD_SITES;
 
-export const isNcloudSite = (value: string): value is NcloudSite => Object.hasOwn(NCLOUD_SITES, value);
-
 /** The regions a site admits, in the order Naver lists them. */
 export const ncloudRegions = (site: NcloudSite): [string, ...string[]] =>
   Object.keys(NCLOUD_SITES[site].prefixes) as [string, ...string[]];
@@ -34,9 +32,6 @@ export const ncloudRegions = (site: NcloudSite): [string, ...string[]] =>
  */
 export const NCLOUD_RESET_APIS = ['resetMGMTPassword', 'resetCMAKPassword'] as const;
 export type NcloudResetApi = (typeof NCLOUD_RESET_APIS)[number];
-
-export const isNcloudResetApi = (value: string): value is NcloudResetApi =>
-  (NCLOUD_RESET_APIS as readonly string[]).includes(value);
 
 const prefixOf = (site: NcloudSite, region: string): string => {
   const prefixes: Record<string, string> = NCLOUD_SITES[site].prefixes;

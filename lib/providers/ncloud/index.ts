@@ -3,6 +3,7 @@ import type { ProviderDefinition } from '../types.ts';
 import { createNcloudClient } from './client.ts';
 import { ncloudRegions } from './endpoints.ts';
 import { ncloudCmakPasswordPolicy } from './password-policy.ts';
+import { ncloudSettings } from './settings.ts';
 
 const ncloudCredentials = z.object({
   accessKey: z.string().min(1),
@@ -17,7 +18,7 @@ export const ncloudCdss: ProviderDefinition<NcloudCredentials> = {
   operation: 'reset-cmak-password',
   credentialsFolder: 'ncloud',
   // Each site admits only its own regions (NCLOUD_CDSS_SITE).
-  regions: (config) => ncloudRegions(config.ncloudCdssSite),
+  regions: (config) => ncloudRegions(ncloudSettings(config).site),
   clusterId: z
     .string({ error: 'must be a string' })
     .regex(/^[1-9][0-9]{0,17}$/, { error: "must be the cluster's serviceGroupInstanceNo (digits only)" }),

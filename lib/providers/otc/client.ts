@@ -4,8 +4,9 @@ import { type ProviderResponse, sendProviderRequest, timeoutWithin } from '../ht
 import { pollUntilSettled } from '../poll.ts';
 import { field } from '../response-fields.ts';
 import type { ClientOptions, ClusterState, ProviderClient } from '../types.ts';
-import { clusterPath, otcBaseUrl, resetPasswordPath } from './endpoints.ts';
-import { OTC_PROVIDER_NAME, otcError, otcRequestId } from './errors.ts';
+import { type CssCloud, OTC_CLOUD } from './cloud.ts';
+import { clusterPath, cssBaseUrl, resetPasswordPath } from './endpoints.ts';
+import { otcError, otcRequestId } from './errors.ts';
 import type { OtcCredentials } from './index.ts';
 import { signOtcRequest } from './signer.ts';
 
@@ -52,117 +53,118 @@ export const neutralClusterState = (cluster: Pick<CssCluster, 'status' | 'action
   return state === 'ready' && cluster.actions.length > 0 ? 'changing' : state;
 };
 
-export const createOtcClient = ({
-  credentials,
-  target,
-  config,
-  deadline,
-}: ClientOptions<OtcCredentials>): ProviderClient => {
-  const projectId = target.projectId;
-  // completeTarget() has filled it in by now; a client without it could only sign a wrong URL.
-  if (projectId === undefined) throw validationFailed([{ field: 'projectId', rule: 'is required' }]);
-  const baseUrl = otcBaseUrl(config, target.region);
-  const statePath = clusterPath(projectId, target.clusterId);
-  const resetPath = resetPasswordPath(projectId, target.clusterId);
-  // Text from the provider that ends up in our messages.
-  const foreign = (text: string) => redactSecrets(text, [credentials.secretKey]);
+/** The CSS client of one cloud. */
+export const createCssClient =
+  (cloud: CssCloud) =>
+  ({ credentials, target, config, deadline }: ClientOptions<OtcCredentials>): ProviderClient => {
+    const projectId = target.projectId;
+    // completeTarget() has filled it in by now; a client without it could only sign a wrong URL.
+    if (projectId === undefined) throw validationFailed([{ field: 'projectId', rule: 'is required' }]);
+    const baseUrl = cssBaseUrl(cloud, config, target.region);
+    const statePath = clusterPath(projectId, target.clusterId);
+    const resetPath = resetPasswordPath(projectId, target.clusterId);
+    // Text from the provider that ends up in our messages.
+    const foreign = (text: string) => redactSecrets(text, [credentials.secretKey]);
 
-  const signedRequest = (method: 'GET' | 'POST', path: string, body: string | undefined) => {
-    const url = `${baseUrl}${path}`;
-    const headers = {
-      'content-type': 'application/json',
-      'x-project-id': projectId,
-      // Sent explicitly so that what is signed is what is sent.
-      host: new URL(url).host,
-    };
-    const signature = signOtcRequest({
-      method,
-      url,
-      headers,
-      body,
-      accessKey: credentials.accessKey,
-      secretKey: credentials.secretKey,
-      date: new Date(),
-    });
-    return {
-      method,
-      url,
-      headers: { ...headers, ...signature.headers },
-      body,
-      signedHeaders: signature.signedHeaders,
-    };
-  };
-
-  const send = (method: 'GET' | 'POST', path: string, body: string | undefined, until: number) => {
-    const { signedHeaders: _, ...request } = signedRequest(method, path, body);
-    return sendProviderRequest(OTC_PROVIDER_NAME, {
-      ...request,
-      timeoutMs: timeoutWithin(config.providerTimeoutMs, until),
-    });
-  };
-
-  const queryCluster = async (until: number): Promise<CssCluster> => {
-    const response = await send('GET', statePath, undefined, until);
-    if (response.status !== 200) throw otcError(response, [credentials.secretKey]);
-    const cluster = readCluster(response);
-    if (!cluster) {
-      throw new ResetError(
-        'PROVIDER_UNAVAILABLE',
-        `${OTC_PROVIDER_NAME} answered the cluster query without a cluster status`,
-        { providerStatus: response.status },
-      );
-    }
-    return cluster;
-  };
-
-  const newPasswordBody = (password: string) => JSON.stringify({ newpassword: password });
-
-  return {
-    async assertReady() {
-      const state = await queryCluster(deadline);
-      if (neutralClusterState(state) !== 'ready') {
-        const name = STATUS_NAMES[state.status] ?? 'in an unknown state';
-        const running = state.actions.length > 0 ? `, running ${state.actions.join(', ')}` : '';
-        throw new ResetError(
-          'CLUSTER_STATE_CONFLICT',
-          foreign(
-            `The cluster is ${name} (status ${state.status}${running}); ` +
-              'its admin password can be changed only while it is available and idle',
-          ),
-        );
-      }
-      if (!state.securityMode) {
-        throw new ResetError(
-          'PRECONDITION_FAILED',
-          'The cluster is not in security mode (authorityEnable is off): it has no admin password to change',
-        );
-      }
-      // The reset API changes the password of the security-mode user `admin`, always.
-      return { username: 'admin' };
-    },
-
-    prepareReset(password) {
-      const request = signedRequest('POST', resetPath, newPasswordBody(password));
-      return { method: request.method, url: request.url, signedHeaders: request.signedHeaders };
-    },
-
-    async reset(password) {
-      const response = await send('POST', resetPath, newPasswordBody(password), deadline);
-      // Only 200 is a success: CSS answers 202 with CSS.0011 when another operation is running.
-      if (response.status !== 200) throw otcError(response, [password, credentials.secretKey]);
-      const providerRequestId = otcRequestId(response);
-      return providerRequestId === undefined ? {} : { providerRequestId };
-    },
-
-    // The reset was accepted: whatever happens here is reported, never thrown.
-    awaitSettled(until) {
-      return pollUntilSettled({
-        read: async (end) => neutralClusterState(await queryCluster(end)),
-        isSettled: (state) => state === 'ready',
-        until,
-        deadline,
-        intervalMs: config.statePollIntervalMs,
+    const signedRequest = (method: 'GET' | 'POST', path: string, body: string | undefined) => {
+      const url = `${baseUrl}${path}`;
+      const headers = {
+        'content-type': 'application/json',
+        'x-project-id': projectId,
+        // Sent explicitly so that what is signed is what is sent.
+        host: new URL(url).host,
+      };
+      const signature = signOtcRequest({
+        method,
+        url,
+        headers,
+        body,
+        accessKey: credentials.accessKey,
+        secretKey: credentials.secretKey,
+        date: new Date(),
       });
-    },
+      return {
+        method,
+        url,
+        headers: { ...headers, ...signature.headers },
+        body,
+        signedHeaders: signature.signedHeaders,
+      };
+    };
+
+    const send = (method: 'GET' | 'POST', path: string, body: string | undefined, until: number) => {
+      const { signedHeaders: _, ...request } = signedRequest(method, path, body);
+      return sendProviderRequest(cloud.name, {
+        ...request,
+        timeoutMs: timeoutWithin(config.providerTimeoutMs, until),
+      });
+    };
+
+    const queryCluster = async (until: number): Promise<CssCluster> => {
+      const response = await send('GET', statePath, undefined, until);
+      if (response.status !== 200) throw otcError(response, [credentials.secretKey], cloud.name);
+      const cluster = readCluster(response);
+      if (!cluster) {
+        throw new ResetError(
+          'PROVIDER_UNAVAILABLE',
+          `${cloud.name} answered the cluster query without a cluster status`,
+          { providerStatus: response.status },
+        );
+      }
+      return cluster;
+    };
+
+    const newPasswordBody = (password: string) => JSON.stringify({ newpassword: password });
+
+    return {
+      async assertReady() {
+        const state = await queryCluster(deadline);
+        if (neutralClusterState(state) !== 'ready') {
+          const name = STATUS_NAMES[state.status] ?? 'in an unknown state';
+          const running = state.actions.length > 0 ? `, running ${state.actions.join(', ')}` : '';
+          throw new ResetError(
+            'CLUSTER_STATE_CONFLICT',
+            foreign(
+              `The cluster is ${name} (status ${state.status}${running}); ` +
+                'its admin password can be changed only while it is available and idle',
+            ),
+          );
+        }
+        if (!state.securityMode) {
+          throw new ResetError(
+            'PRECONDITION_FAILED',
+            'The cluster is not in security mode (authorityEnable is off): it has no admin password to change',
+          );
+        }
+        // The reset API changes the password of the security-mode user `admin`, always.
+        return { username: 'admin' };
+      },
+
+      prepareReset(password) {
+        const request = signedRequest('POST', resetPath, newPasswordBody(password));
+        return { method: request.method, url: request.url, signedHeaders: request.signedHeaders };
+      },
+
+      async reset(password) {
+        const response = await send('POST', resetPath, newPasswordBody(password), deadline);
+        // Only 200 is a success: CSS answers 202 with CSS.0011 when another operation is running.
+        if (response.status !== 200) throw otcError(response, [password, credentials.secretKey], cloud.name);
+        const providerRequestId = otcRequestId(response);
+        return providerRequestId === undefined ? {} : { providerRequestId };
+      },
+
+      // The reset was accepted: whatever happens here is reported, never thrown.
+      awaitSettled(until) {
+        return pollUntilSettled({
+          read: async (end) => neutralClusterState(await queryCluster(end)),
+          isSettled: (state) => state === 'ready',
+          until,
+          deadline,
+          intervalMs: config.statePollIntervalMs,
+        });
+      },
+    };
   };
-};
+
+/** Open Telekom Cloud's CSS client. */
+export const createOtcClient = createCssClient(OTC_CLOUD);

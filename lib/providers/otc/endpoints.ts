@@ -1,36 +1,29 @@
 import type { Config } from '../../config.ts';
 import { validationFailed } from '../../errors.ts';
+import { type CssCloud, cssSettings } from './cloud.ts';
 
-// Open Telekom Cloud selects the region by host: https://css.{region}.otc.t-systems.com.
-const OTC_REGIONS = ['eu-de', 'eu-nl'] as const;
-// The Swiss cloud (eu-ch2) has no published CSS endpoint, so there is no default to fall back to:
-// it is usable only when OTC_CSS_ENDPOINT names one.
-const OTC_OVERRIDE_ONLY_REGIONS = ['eu-ch2'] as const;
-
-const isOverrideOnly = (region: string): boolean =>
-  (OTC_OVERRIDE_ONLY_REGIONS as ReadonlyArray<string>).includes(region);
+// A CSS cloud selects the region by host: https://css.{region}.<cloud domain>.
 
 /** The regions a request may name under this configuration. */
-export const otcRegions = (
-  config: Pick<Config, 'otcCssEndpointOverridden'>,
-): readonly [string, ...string[]] =>
-  config.otcCssEndpointOverridden ? [...OTC_REGIONS, ...OTC_OVERRIDE_ONLY_REGIONS] : OTC_REGIONS;
+export const cssRegions = (cloud: CssCloud, config: Pick<Config, 'env'>): readonly [string, ...string[]] =>
+  cssSettings(cloud, config).overridden ? [...cloud.regions, ...cloud.overrideOnlyRegions] : cloud.regions;
 
 /**
  * Base URL (no trailing slash) of the CSS API for a region. The region was validated against
- * otcRegions() before; the check here keeps a default endpoint from ever being guessed for a
+ * cssRegions() before; the check here keeps a default endpoint from ever being guessed for a
  * region that has none.
  */
-export const otcBaseUrl = (
-  config: Pick<Config, 'otcCssEndpoint' | 'otcCssEndpointOverridden'>,
-  region: string,
-): string => {
-  if (isOverrideOnly(region) && !config.otcCssEndpointOverridden) {
+export const cssBaseUrl = (cloud: CssCloud, config: Pick<Config, 'env'>, region: string): string => {
+  const { endpoint, overridden } = cssSettings(cloud, config);
+  if (cloud.overrideOnlyRegions.includes(region) && !overridden) {
     throw validationFailed([
-      { field: 'region', rule: `has no published CSS endpoint (${region}); set OTC_CSS_ENDPOINT to use it` },
+      {
+        field: 'region',
+        rule: `has no published CSS endpoint (${region}); set ${cloud.endpointVariable} to use it`,
+      },
     ]);
   }
-  return config.otcCssEndpoint.replaceAll('{region}', region);
+  return endpoint.replaceAll('{region}', region);
 };
 
 // Project and cluster ids are validated (32 lower-case hex digits; a UUID) before they reach

@@ -42,7 +42,11 @@ export const otcRequestId = (response: ProviderResponse): string | undefined =>
   response.headers.get('x-request-id') ?? undefined;
 
 /** A failed answer (anything but HTTP 200) as a ResetError; `secrets` never show in it. */
-export const otcError = (response: ProviderResponse, secrets: ReadonlyArray<string>): ResetError => {
+export const otcError = (
+  response: ProviderResponse,
+  secrets: ReadonlyArray<string>,
+  providerName = OTC_PROVIDER_NAME,
+): ResetError => {
   const nested = field(response.json, 'error');
   const providerCode = providerCodeText(
     firstText(field(response.json, 'error_code'), field(nested, 'code'), field(response.json, 'code')),
@@ -51,7 +55,7 @@ export const otcError = (response: ProviderResponse, secrets: ReadonlyArray<stri
   const providerMessage =
     firstText(field(response.json, 'error_msg'), field(nested, 'message'), field(response.json, 'message')) ??
     plainTextBody(response);
-  const summary = `${OTC_PROVIDER_NAME} answered HTTP ${response.status}`;
+  const summary = `${providerName} answered HTTP ${response.status}`;
   return new ResetError(
     codeFor(response.status, providerCode),
     withProviderMessage(summary, providerMessage, secrets),

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { OTC_PROJECT_ID_PATTERN } from '../../envelope.ts';
 import { validationFailed } from '../../errors.ts';
 import type { ProviderDefinition, Target } from '../types.ts';
-import { createOtcClient } from './client.ts';
-import { otcRegions } from './endpoints.ts';
+import { createCssClient } from './client.ts';
+import { type CssCloud, OTC_CLOUD } from './cloud.ts';
+import { cssRegions } from './endpoints.ts';
 import { otcCssAdminPasswordPolicy } from './password-policy.ts';
 
 const otcCredentials = z.object({
@@ -18,12 +19,15 @@ export type OtcCredentials = z.infer<typeof otcCredentials>;
 // CSS cluster ids are lower-case UUIDs (e.g. 4f3deec3-efa8-4598-bf91-560aad1377a3).
 const CLUSTER_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Open Telekom Cloud, Cloud Search Service: change the password of a security-mode cluster's admin user. */
-export const otcCss: ProviderDefinition<OtcCredentials> = {
-  id: 'otc-css',
+/**
+ * Cloud Search Service on one cloud: change the password of a security-mode cluster's admin user.
+ * The same definition serves every cloud that offers the CSS API; only the cloud differs.
+ */
+export const createCssProvider = (cloud: CssCloud): ProviderDefinition<OtcCredentials> => ({
+  id: cloud.id,
   operation: 'reset-admin-password',
-  credentialsFolder: 'otc',
-  regions: otcRegions,
+  credentialsFolder: cloud.credentialsFolder,
+  regions: (config) => cssRegions(cloud, config),
   clusterId: z.string({ error: 'must be a string' }).regex(CLUSTER_ID_PATTERN, {
     error: "must be the cluster's id, a lower-case UUID such as 4f3deec3-efa8-4598-bf91-560aad1377a3",
   }),
@@ -43,5 +47,8 @@ export const otcCss: ProviderDefinition<OtcCredentials> = {
     }
     return { ...target, projectId };
   },
-  createClient: createOtcClient,
-};
+  createClient: createCssClient(cloud),
+});
+
+/** Open Telekom Cloud, Cloud Search Service. */
+export const otcCss = createCssProvider(OTC_CLOUD);

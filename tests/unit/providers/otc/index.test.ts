@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../../../lib/config.ts';
-import { clusterPath, otcBaseUrl, resetPasswordPath } from '../../../../lib/providers/otc/endpoints.ts';
+import { OTC_CLOUD } from '../../../../lib/providers/otc/cloud.ts';
+import { clusterPath, cssBaseUrl, resetPasswordPath } from '../../../../lib/providers/otc/endpoints.ts';
 import { otcCss } from '../../../../lib/providers/otc/index.ts';
 
 const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
@@ -82,11 +83,11 @@ describe('OTC CSS provider definition', () => {
   it('builds the published paths and the regional endpoint', () => {
     expect(clusterPath(PROJECT, CLUSTER)).toBe(`/v1.0/${PROJECT}/clusters/${CLUSTER}`);
     expect(resetPasswordPath(PROJECT, CLUSTER)).toBe(`/v1.0/${PROJECT}/clusters/${CLUSTER}/password/reset`);
-    expect(otcBaseUrl(readConfig({}), 'eu-nl')).toBe('https://css.eu-nl.otc.t-systems.com');
-    expect(otcBaseUrl(readConfig({ OTC_CSS_ENDPOINT: 'http://127.0.0.1:1/' }), 'eu-de')).toBe(
+    expect(cssBaseUrl(OTC_CLOUD, readConfig({}), 'eu-nl')).toBe('https://css.eu-nl.otc.t-systems.com');
+    expect(cssBaseUrl(OTC_CLOUD, readConfig({ OTC_CSS_ENDPOINT: 'http://127.0.0.1:1/' }), 'eu-de')).toBe(
       'http://127.0.0.1:1',
     );
-    expect(() => otcBaseUrl(readConfig({}), 'eu-ch2')).toThrow(
+    expect(() => cssBaseUrl(OTC_CLOUD, readConfig({}), 'eu-ch2')).toThrow(
       expect.objectContaining({ code: 'VALIDATION_FAILED' }),
     );
   });

@@ -1,0 +1,61 @@
+import { type Config, nonEmpty, trimSlash } from '../../config.ts';
+
+// The CSS API is one API on several clouds: Open Telekom Cloud, and Huawei Cloud on other
+// endpoints and regions. A cloud is what differs; everything else in this folder is shared.
+
+export interface CssCloud {
+  /** The provider id, and the name used in messages. */
+  id: string;
+  name: string;
+  /** Folder of its credentials under CREDENTIALS_PREFIX. */
+  credentialsFolder: string;
+  /** The environment variable that overrides its endpoint, and the endpoint (`{region}` replaced). */
+  endpointVariable: string;
+  defaultEndpoint: string;
+  /** Regions with a published endpoint. */
+  regions: readonly [string, ...string[]];
+  /** Regions without one: usable only when the endpoint is overridden. */
+  overrideOnlyRegions: readonly string[];
+  /** API reference of the cloud's CSS, for the comments and messages that cite it. */
+  reference: string;
+}
+
+export const OTC_CLOUD: CssCloud = {
+  id: 'otc-css',
+  name: 'Open Telekom Cloud',
+  credentialsFolder: 'otc',
+  endpointVariable: 'OTC_CSS_ENDPOINT',
+  defaultEndpoint: 'https://css.{region}.otc.t-systems.com',
+  regions: ['eu-de', 'eu-nl'],
+  // The Swiss cloud has no published CSS endpoint (its domain is *.eu-ch2.sc.otc.t-systems.com).
+  overrideOnlyRegions: ['eu-ch2'],
+  reference: 'https://docs.otc.t-systems.com/cloud-search-service/api-ref/',
+};
+
+export interface CssSettings {
+  /** May hold `{region}`. */
+  endpoint: string;
+  /** True when the endpoint variable names another endpoint than the default. */
+  overridden: boolean;
+}
+
+const cache = new WeakMap<Config['env'], Map<string, CssSettings>>();
+
+export const cssSettings = (cloud: CssCloud, { env }: Pick<Config, 'env'>): CssSettings => {
+  let perCloud = cache.get(env);
+  if (!perCloud) {
+    perCloud = new Map();
+    cache.set(env, perCloud);
+  }
+  let settings = perCloud.get(cloud.id);
+  if (!settings) {
+    const given = nonEmpty(env[cloud.endpointVariable]);
+    settings = {
+      endpoint: trimSlash(given ?? cloud.defaultEndpoint),
+      // serverless.yml may pass the default explicitly: only another value is an override.
+      overridden: given !== undefined && given !== cloud.defaultEndpoint,
+    };
+    perCloud.set(cloud.id, settings);
+  }
+  return settings;
+};
