@@ -16,6 +16,8 @@ export interface CssCloud {
   regions: readonly [string, ...string[]];
   /** Regions without one: usable only when the endpoint is overridden. */
   overrideOnlyRegions: readonly string[];
+  /** Regions whose published endpoint is another host than the default pattern's. */
+  regionEndpoints?: Readonly<Record<string, string>>;
   /** API reference of the cloud's CSS, for the comments and messages that cite it. */
   reference: string;
 }

@@ -23,7 +23,8 @@ export const cssBaseUrl = (cloud: CssCloud, config: Pick<Config, 'env'>, region:
       },
     ]);
   }
-  return endpoint.replaceAll('{region}', region);
+  const published = overridden ? undefined : cloud.regionEndpoints?.[region];
+  return published ?? endpoint.replaceAll('{region}', region);
 };
 
 // Project and cluster ids are validated (32 lower-case hex digits; a UUID) before they reach
