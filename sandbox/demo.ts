@@ -19,10 +19,18 @@ export const DEMO = {
     clusterId: '4f3deec3-efa8-4598-bf91-560aad1377a3',
     initialPassword: 'Initial-Pass1!',
   },
+  huaweicloud: {
+    accessKey: 'SANDBOXHWCACCESSKEY1',
+    secretKey: 'sandbox-huaweicloud-secret-key-not-real',
+    region: 'ap-southeast-1',
+    projectId: '0e5fa4c2a1b34d6f8c9e7d2b1a0f3c48',
+    clusterId: '9b1c2d3e-4f50-4a6b-8c7d-0e1f2a3b4c5d',
+    initialPassword: 'Initial-Huawei1!',
+  },
 } as const;
 
 export const seedDemo = (sandbox: Sandbox): void => {
-  const { ncloud, otc } = DEMO;
+  const { ncloud, otc, huaweicloud } = DEMO;
   sandbox.ncloud.addKey(ncloud.accessKey, ncloud.secretKey);
   sandbox.aws.putParameter({
     Name: `${DEMO.credentialsPrefix}/ncloud/default`,
@@ -52,6 +60,23 @@ export const seedDemo = (sandbox: Sandbox): void => {
     clusterId: otc.clusterId,
     password: otc.initialPassword,
   });
+  sandbox.huaweicloud.addKey(huaweicloud.accessKey, huaweicloud.secretKey);
+  sandbox.aws.putParameter({
+    Name: `${DEMO.credentialsPrefix}/huaweicloud/default`,
+    Type: 'SecureString',
+    Value: JSON.stringify({
+      accessKey: huaweicloud.accessKey,
+      secretKey: huaweicloud.secretKey,
+      projectIds: { [huaweicloud.region]: huaweicloud.projectId },
+    }),
+    Overwrite: true,
+  });
+  sandbox.huaweicloud.addCluster({
+    region: huaweicloud.region,
+    projectId: huaweicloud.projectId,
+    clusterId: huaweicloud.clusterId,
+    password: huaweicloud.initialPassword,
+  });
 };
 
 /**
@@ -67,18 +92,21 @@ export const demoInstructions = ({
   sandbox: Sandbox;
   secretPrefix: string;
 }): string => {
-  const { ncloud, otc } = DEMO;
+  const { ncloud, otc, huaweicloud } = DEMO;
   const post = (path: string) =>
     `  curl -s -X POST ${apiUrl}${path} -H 'content-type: application/json' -H 'Idempotency-Key: demo-1' -d '{}'`;
   return [
-    'Sandbox ready: Naver Cloud CDSS and OTC CSS simulators, SSM / Secrets Manager / EventBridge subset, DynamoDB (dynalite).',
+    'Sandbox ready: Naver Cloud CDSS, OTC CSS and Huawei Cloud CSS simulators, SSM / Secrets Manager / EventBridge subset, DynamoDB (dynalite).',
     "Reset the demo clusters' passwords:",
     post(`/ncloud/cdss/${ncloud.region}/clusters/${ncloud.clusterId}/cmak-password`),
     post(`/otc/css/${otc.region}/clusters/${otc.clusterId}/admin-password`),
+    post(`/huaweicloud/css/${huaweicloud.region}/clusters/${huaweicloud.clusterId}/admin-password`),
     "Then compare each cluster's password with the stored AWSCURRENT value:",
     `  curl -s ${sandbox.urls.aws}/_sandbox/ncloud/clusters/${ncloud.region}/${ncloud.clusterId}`,
     `  curl -s '${sandbox.urls.aws}/_sandbox/secrets?name=${secretPrefix}/ncloud-cdss/${ncloud.region}/${ncloud.clusterId}'`,
     `  curl -s ${sandbox.urls.aws}/_sandbox/otc/clusters/${otc.region}/${otc.clusterId}`,
     `  curl -s '${sandbox.urls.aws}/_sandbox/secrets?name=${secretPrefix}/otc-css/${otc.region}/${otc.clusterId}'`,
+    `  curl -s ${sandbox.urls.aws}/_sandbox/huaweicloud/clusters/${huaweicloud.region}/${huaweicloud.clusterId}`,
+    `  curl -s '${sandbox.urls.aws}/_sandbox/secrets?name=${secretPrefix}/huaweicloud-css/${huaweicloud.region}/${huaweicloud.clusterId}'`,
   ].join('\n');
 };

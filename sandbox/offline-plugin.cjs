@@ -23,6 +23,7 @@ class SandboxOfflinePlugin {
       awsPort: port('SANDBOX_AWS_PORT', 4566),
       ncloudPort: port('SANDBOX_NCLOUD_PORT', 4510),
       otcPort: port('SANDBOX_OTC_PORT', 4511),
+      huaweicloudPort: port('SANDBOX_HUAWEICLOUD_PORT', 4512),
       dynamoPort: port('SANDBOX_DYNAMODB_PORT', 4567),
       lockTable: this.serverless.service.provider.environment.LOCK_TABLE,
     });

@@ -17,12 +17,17 @@ import {
 // cluster states (status, actions, security mode), and gateway errors on demand. Written apart
 // from lib/ on purpose: a shared signer would hide a signing bug from the tests.
 //
+// Huawei Cloud serves the same API on its own hosts and regions: the sandbox runs a second
+// instance of this class for it, with its own keys and clusters, as a separate cloud would have.
+//
 // Region: one simulator answers for every region. A request's region is the first path segment
 // when the endpoint carries one (OTC_CSS_ENDPOINT=http://127.0.0.1:PORT/{region} gives
 // /eu-nl/v1.0/…); otherwise it is the simulator's `region` option (default eu-de), which is what
-// an endpoint without `{region}` reaches.
+// an endpoint without `{region}` reaches. The segment admits both clouds' region names (eu-de,
+// eu-ch2, ap-southeast-1, my-kualalumpur-1, eu-west-101).
 
-const ROUTE = /^(?:\/([a-z]{2}-[a-z]{2}[0-9]*))?\/v1\.0\/([^/]+)\/clusters\/([^/]+)(\/password\/reset)?$/;
+const ROUTE =
+  /^(?:\/([a-z]{2}-[a-z]+(?:-?[0-9]+)?))?\/v1\.0\/([^/]+)\/clusters\/([^/]+)(\/password\/reset)?$/;
 const AUTHORIZATION = /^SDK-HMAC-SHA256 Access=([^\s,]+), SignedHeaders=([^\s,]+), Signature=([0-9a-f]{64})$/;
 const SDK_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;

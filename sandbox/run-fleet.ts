@@ -13,6 +13,7 @@ import { lambdaInvokeTask, offlineLambdaInvoke } from './lambda-invoke.ts';
 export const TASK_FUNCTIONS: Record<string, string> = {
   RotateNcloudCdss: 'ncloudCdssResetCmakPassword',
   RotateOtcCss: 'otcCssResetAdminPassword',
+  RotateHuaweicloudCss: 'huaweicloudCssResetAdminPassword',
 };
 
 /** The state machine definition as `serverless print` resolves it for a stage. */

@@ -25,18 +25,22 @@ export interface SandboxOptions {
   awsPort?: number;
   ncloudPort?: number;
   otcPort?: number;
+  huaweicloudPort?: number;
   dynamoPort?: number;
   lockTable?: string;
   ncloudChangingMs?: number;
   otcChangingMs?: number;
+  huaweicloudChangingMs?: number;
 }
 
 export interface Sandbox {
-  urls: { aws: string; ncloud: string; otc: string; dynamodb: string };
+  urls: { aws: string; ncloud: string; otc: string; huaweicloud: string; dynamodb: string };
   /** Environment that points the unchanged handlers at this sandbox. */
   env: Record<string, string>;
   ncloud: NcloudCdssSimulator;
   otc: OtcCssSimulator;
+  /** Huawei Cloud's CSS: the same API as OTC's, another cloud with its own keys and clusters. */
+  huaweicloud: OtcCssSimulator;
   aws: AwsSubsetSimulator;
   /** Every password and key the sandbox holds (credentials, stored secrets, cluster passwords): for leak checks. */
   secretMaterial(): string[];
@@ -69,7 +73,7 @@ const guard =
   };
 
 const control = async (
-  sandbox: Pick<Sandbox, 'ncloud' | 'otc' | 'aws'>,
+  sandbox: Pick<Sandbox, 'ncloud' | 'otc' | 'huaweicloud' | 'aws'>,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> => {
@@ -92,16 +96,20 @@ const control = async (
     sandbox.ncloud.faults.add(body);
     return sendJson(res, 200, {});
   }
-  const otcCluster = /^\/otc\/clusters\/([a-z0-9-]+)\/([0-9a-f-]+)$/.exec(path);
-  if (req.method === 'GET' && otcCluster) {
-    const cluster = sandbox.otc.cluster(otcCluster[1] as string, otcCluster[2] as string);
-    return cluster ? sendJson(res, 200, cluster) : sendJson(res, 404, { message: 'no such cluster' });
-  }
-  if (req.method === 'POST' && path === '/otc/clusters')
-    return sendJson(res, 200, sandbox.otc.addCluster(body));
-  if (req.method === 'POST' && path === '/otc/faults') {
-    sandbox.otc.faults.add(body);
-    return sendJson(res, 200, {});
+  // The CSS clouds have the same routes, each under its own name.
+  for (const name of ['otc', 'huaweicloud'] as const) {
+    const css = sandbox[name];
+    const cssCluster = new RegExp(`^/${name}/clusters/([a-z0-9-]+)/([0-9a-f-]+)$`).exec(path);
+    if (req.method === 'GET' && cssCluster) {
+      const cluster = css.cluster(cssCluster[1] as string, cssCluster[2] as string);
+      return cluster ? sendJson(res, 200, cluster) : sendJson(res, 404, { message: 'no such cluster' });
+    }
+    if (req.method === 'POST' && path === `/${name}/clusters`)
+      return sendJson(res, 200, css.addCluster(body));
+    if (req.method === 'POST' && path === `/${name}/faults`) {
+      css.faults.add(body);
+      return sendJson(res, 200, {});
+    }
   }
   if (req.method === 'POST' && path === '/aws/faults') {
     sandbox.aws.faults.add(body);
@@ -126,6 +134,7 @@ const control = async (
     return sendJson(res, 200, {
       ncloud: sandbox.ncloud.calls,
       otc: sandbox.otc.calls,
+      huaweicloud: sandbox.huaweicloud.calls,
       aws: sandbox.aws.calls,
       events: sandbox.aws.events,
     });
@@ -200,8 +209,14 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
   const ncloud = new NcloudCdssSimulator({ changingMs: options.ncloudChangingMs ?? 300 });
   // One CSS simulator answers for every region: OTC_CSS_ENDPOINT points all regions at it.
   const otc = new OtcCssSimulator({ changingMs: options.otcChangingMs ?? 300 });
+  // Likewise HUAWEICLOUD_CSS_ENDPOINT for Huawei's regions, on a port of its own; an endpoint
+  // without `{region}` reaches one of Huawei's regions, not OTC's default.
+  const huaweicloud = new OtcCssSimulator({
+    changingMs: options.huaweicloudChangingMs ?? 300,
+    region: 'ap-southeast-1',
+  });
   const aws = new AwsSubsetSimulator();
-  const parts = { ncloud, otc, aws };
+  const parts = { ncloud, otc, huaweicloud, aws };
 
   const awsServer = createServer(
     guard((req, res) =>
@@ -210,6 +225,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
   );
   const ncloudServer = createServer(guard((req, res) => ncloud.handle(req, res)));
   const otcServer = createServer(guard((req, res) => otc.handle(req, res)));
+  const huaweicloudServer = createServer(guard((req, res) => huaweicloud.handle(req, res)));
   const dynaliteServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const dynamoFaults = new FaultQueue();
   let dynaliteUrl = '';
@@ -219,6 +235,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
     aws: await listen(awsServer, options.awsPort ?? 0, host),
     ncloud: await listen(ncloudServer, options.ncloudPort ?? 0, host),
     otc: await listen(otcServer, options.otcPort ?? 0, host),
+    huaweicloud: await listen(huaweicloudServer, options.huaweicloudPort ?? 0, host),
     dynamodb: await listen(dynamoServer, options.dynamoPort ?? 0, host),
   };
   dynaliteUrl = await listen(dynaliteServer, 0, host);
@@ -239,11 +256,13 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
       NCLOUD_CDSS_ENDPOINT: urls.ncloud,
       // `{region}` in the path lets the simulator tell regions apart, as separate hosts would.
       OTC_CSS_ENDPOINT: `${urls.otc}/{region}`,
+      HUAWEICLOUD_CSS_ENDPOINT: `${urls.huaweicloud}/{region}`,
       LOCK_TABLE: lockTable,
       FINGERPRINT_KEY_SECRET,
     },
     ncloud,
     otc,
+    huaweicloud,
     aws,
     dynamoFaults,
     secretMaterial: () => {
@@ -263,7 +282,8 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
         values.push(version.value);
       for (const cluster of ncloud.clusters.values()) values.push(cluster.password);
       for (const cluster of otc.clusters.values()) values.push(cluster.password);
-      values.push(...ncloud.keys.values(), ...otc.keys.values());
+      for (const cluster of huaweicloud.clusters.values()) values.push(cluster.password);
+      values.push(...ncloud.keys.values(), ...otc.keys.values(), ...huaweicloud.keys.values());
       return values;
     },
     close: async () => {
@@ -271,6 +291,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
         close(awsServer),
         close(ncloudServer),
         close(otcServer),
+        close(huaweicloudServer),
         close(dynamoServer),
         close(dynaliteServer),
       ]);

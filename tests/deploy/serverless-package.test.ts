@@ -46,7 +46,11 @@ beforeAll(async () => {
   const config = JSON.parse(printed.stdout);
   otherStage = { Resources: config.resources.Resources, environment: config.provider.environment };
   const sizes = [];
-  for (const name of ['ncloudCdssResetCmakPassword', 'otcCssResetAdminPassword']) {
+  for (const name of [
+    'ncloudCdssResetCmakPassword',
+    'otcCssResetAdminPassword',
+    'huaweicloudCssResetAdminPassword',
+  ]) {
     sizes.push(`${name} ${((await stat(join(dir, `${name}.zip`))).size / 1024).toFixed(0)} KiB`);
   }
   process.stdout.write(
@@ -61,6 +65,7 @@ describe('the packaged CloudFormation template', () => {
   it.each([
     ['NcloudCdss', 'functions/ncloud-cdss-reset-cmak-password.handler'],
     ['OtcCss', 'functions/otc-css-reset-admin-password.handler'],
+    ['HuaweicloudCss', 'functions/huaweicloud-css-reset-admin-password.handler'],
   ])('has the %s function on Node.js 22, arm64, with the configuration variables', (prefix, handler) => {
     const [, fn] = resourcesOfType('AWS::Lambda::Function').find(([id]) => id.startsWith(prefix)) ?? [];
     expect(fn?.Properties).toMatchObject({
@@ -76,6 +81,8 @@ describe('the packaged CloudFormation template', () => {
       NCLOUD_CDSS_SITE: 'public',
       NCLOUD_CDSS_RESET_API: 'resetMGMTPassword',
       NCLOUD_CDSS_ENDPOINT: '',
+      // Empty: the published endpoints of each Huawei region.
+      HUAWEICLOUD_CSS_ENDPOINT: '',
     });
   });
 
@@ -91,10 +98,13 @@ describe('the packaged CloudFormation template', () => {
       return `${parent}/${resource.PathPart}`;
     };
     const routes = methods.map((m) => `${m.HttpMethod} ${pathOf(m.ResourceId)} ${m.AuthorizationType}`);
-    expect(routes.sort()).toEqual([
-      'POST /ncloud/cdss/{region}/clusters/{clusterId}/cmak-password AWS_IAM',
-      'POST /otc/css/{region}/clusters/{clusterId}/admin-password AWS_IAM',
-    ]);
+    expect(routes.sort()).toEqual(
+      [
+        'POST /ncloud/cdss/{region}/clusters/{clusterId}/cmak-password AWS_IAM',
+        'POST /otc/css/{region}/clusters/{clusterId}/admin-password AWS_IAM',
+        'POST /huaweicloud/css/{region}/clusters/{clusterId}/admin-password AWS_IAM',
+      ].sort(),
+    );
     expect(methods.every((m) => m.AuthorizationType === 'AWS_IAM')).toBe(true);
   });
 
@@ -111,6 +121,7 @@ describe('the packaged CloudFormation template', () => {
     expect(roles).toEqual({
       NcloudCdssResetCmakPasswordLambdaFunction: 'NcloudCdssResetRole',
       OtcCssResetAdminPasswordLambdaFunction: 'OtcCssResetRole',
+      HuaweicloudCssResetAdminPasswordLambdaFunction: 'HuaweicloudCssResetRole',
     });
     expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
   });
@@ -118,6 +129,7 @@ describe('the packaged CloudFormation template', () => {
   it.each([
     ['NcloudCdssResetRole', 'ncloud', 'ncloud-cdss', 'ncloudCdssResetCmakPassword'],
     ['OtcCssResetRole', 'otc', 'otc-css', 'otcCssResetAdminPassword'],
+    ['HuaweicloudCssResetRole', 'huaweicloud', 'huaweicloud-css', 'huaweicloudCssResetAdminPassword'],
   ])(
     "%s grants its provider's prefixes, the lease table, the bus and the queue, and nothing else",
     (roleId, folder, provider, fn) => {
@@ -211,11 +223,13 @@ describe('the packaged CloudFormation template', () => {
   const secretsOf = (prefix: string) => [
     `${prefix}/ncloud-cdss/KR/1009123-AbCdEf`,
     `${prefix}/otc-css/eu-de/4f3deec3-efa8-4598-bf91-560aad1377a3-AbCdEf`,
+    `${prefix}/huaweicloud-css/ap-southeast-1/4f3deec3-efa8-4598-bf91-560aad1377a3-AbCdEf`,
   ];
 
   it.each([
     ['NcloudCdssResetRole', 'ncloud-cdss'],
     ['OtcCssResetRole', 'otc-css'],
+    ['HuaweicloudCssResetRole', 'huaweicloud-css'],
   ])("keeps %s to its own stage's secrets, and another stage's role out of them", (roleId, provider) => {
     const [, fn] = resourcesOfType('AWS::Lambda::Function')[0] ?? [];
     const prefix = fn?.Properties.Environment.Variables.SECRET_PREFIX as string;
@@ -284,7 +298,8 @@ describe('EventBridge rules, asynchronous invocation and the state machine', () 
 
   it.each([
     ['NcloudCdssResetCmakPasswordLambdaFunction', 'ncloud-cdss', 'otc-css'],
-    ['OtcCssResetAdminPasswordLambdaFunction', 'otc-css', 'ncloud-cdss'],
+    ['OtcCssResetAdminPasswordLambdaFunction', 'otc-css', 'huaweicloud-css'],
+    ['HuaweicloudCssResetAdminPasswordLambdaFunction', 'huaweicloud-css', 'otc-css'],
   ])('routes the documented request event to %s and no other', async (fn, own, other) => {
     const { matchesPattern } = await import('../../sandbox/event-pattern.ts');
     const { EventPattern } = ruleFor(fn);
@@ -299,7 +314,7 @@ describe('EventBridge rules, asynchronous invocation and the state machine', () 
 
   it('retries asynchronous invocations twice, then keeps the request in the dead-letter queue', () => {
     const configs = resourcesOfType('AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties);
-    expect(configs).toHaveLength(2);
+    expect(configs).toHaveLength(3);
     for (const config of configs) {
       expect(config).toMatchObject({
         MaximumRetryAttempts: 2,
@@ -315,7 +330,7 @@ describe('EventBridge rules, asynchronous invocation and the state machine', () 
     expect(Object.keys(template.Resources).filter((id) => id.startsWith('ScheduledRotation'))).toEqual([]);
   });
 
-  it('lets the state machine invoke only the two handlers', () => {
+  it('lets the state machine invoke only the three handlers', () => {
     const roles = resourcesOfType('AWS::IAM::Role').filter(([, r]) =>
       JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('states.'),
     );
@@ -328,6 +343,7 @@ describe('EventBridge rules, asynchronous invocation and the state machine', () 
     const targets = JSON.stringify(statements[0].Resource);
     expect(targets).toContain('NcloudCdssResetCmakPasswordLambdaFunction');
     expect(targets).toContain('OtcCssResetAdminPasswordLambdaFunction');
+    expect(targets).toContain('HuaweicloudCssResetAdminPasswordLambdaFunction');
     expect(statements[0].Resource.every((r: unknown) => JSON.stringify(r).includes('LambdaFunction'))).toBe(
       true,
     );

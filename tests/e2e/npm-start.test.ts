@@ -43,7 +43,8 @@ const readmeCommands = async (block = 'readme-example'): Promise<string[]> => {
 };
 
 beforeAll(async () => {
-  for (const name of ['http', 'lambda', 'aws', 'ncloud', 'otc', 'dynamodb']) ports[name] = await freePort();
+  for (const name of ['http', 'lambda', 'aws', 'ncloud', 'otc', 'huaweicloud', 'dynamodb'])
+    ports[name] = await freePort();
   server = spawn('npm', ['start'], {
     env: {
       ...process.env,
@@ -52,6 +53,7 @@ beforeAll(async () => {
       SANDBOX_AWS_PORT: String(ports.aws),
       SANDBOX_NCLOUD_PORT: String(ports.ncloud),
       SANDBOX_OTC_PORT: String(ports.otc),
+      SANDBOX_HUAWEICLOUD_PORT: String(ports.huaweicloud),
       SANDBOX_DYNAMODB_PORT: String(ports.dynamodb),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -77,8 +79,10 @@ afterAll(async () => {
   trackSecret(
     DEMO.ncloud.secretKey,
     DEMO.otc.secretKey,
+    DEMO.huaweicloud.secretKey,
     DEMO.ncloud.initialPassword,
     DEMO.otc.initialPassword,
+    DEMO.huaweicloud.initialPassword,
   );
   if (server?.pid) process.kill(-server.pid, 'SIGTERM');
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -91,7 +95,8 @@ afterAll(async () => {
 const sh = (command: string) =>
   exec('sh', ['-c', command]).then(({ stdout }) => {
     const parsed = JSON.parse(stdout);
-    if (/\/_sandbox\/(ncloud\/clusters|otc\/clusters|secrets)/.test(command)) trackSecret(parsed?.password);
+    if (/\/_sandbox\/(ncloud\/clusters|otc\/clusters|huaweicloud\/clusters|secrets)/.test(command))
+      trackSecret(parsed?.password);
     else recordText(stdout);
     return parsed;
   });
@@ -101,12 +106,13 @@ it("prints the README's commands, with the stage's secret names", async () => {
   for (const command of commands) expect(logs).toContain(command);
   expect(
     commands.filter((c) => c.includes('/_sandbox/secrets?name=cluster-password-reset/local/')),
-  ).toHaveLength(2);
+  ).toHaveLength(3);
 });
 
 it.each([
   ['ncloud-cdss', 0],
   ['otc-css', 3],
+  ['huaweicloud-css', 6],
 ])(
   "runs the README's %s commands as written: reset, then cluster password == AWSCURRENT",
   async (provider, at) => {

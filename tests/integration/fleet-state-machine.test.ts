@@ -14,6 +14,7 @@ let definition: Record<string, any>;
 const PROVIDER_OF_TASK: Record<string, string> = {
   RotateNcloudCdss: 'ncloud-cdss',
   RotateOtcCss: 'otc-css',
+  RotateHuaweicloudCss: 'huaweicloud-css',
 };
 
 const taskHandlers = () =>
@@ -73,6 +74,16 @@ it('retries a throttled rotation and succeeds, with one password stored and set'
   ).toEqual([429, 200]);
   const stored = suite.sandbox.aws.secretValue(suite.secretName('otc-css', id))?.password;
   expect(suite.harness('otc-css').clusterPassword(id)).toBe(stored);
+});
+
+it('routes a Huawei Cloud target to its own handler, and never to OTC', async () => {
+  const { id } = suite.cluster('huaweicloud-css');
+  const summary = await run([target('huaweicloud-css', id)]);
+  expect(summary.failed).toEqual([]);
+  expect(summary.succeeded[0]).toMatchObject({ ok: true, provider: 'huaweicloud-css', clusterId: id });
+  const stored = suite.sandbox.aws.secretValue(suite.secretName('huaweicloud-css', id))?.password;
+  expect(suite.harness('huaweicloud-css').clusterPassword(id)).toBe(stored);
+  expect(suite.harness('otc-css').calls(id)).toEqual([]);
 });
 
 it('puts a non-retryable failure in `failed` with its code and message, and goes on', async () => {

@@ -1,5 +1,5 @@
 import type { InjectedFault } from '../../sandbox/http-util.ts';
-import type { OtcCluster } from '../../sandbox/otc-css.ts';
+import type { OtcCluster, OtcCssSimulator } from '../../sandbox/otc-css.ts';
 import type { Sandbox } from '../../sandbox/server.ts';
 import { ncloudHttpEvent, restApiEvent } from '../support/events.ts';
 
@@ -141,55 +141,74 @@ export const ncloudHarness = (sandbox: Sandbox): ProviderHarness => ({
 });
 
 const OTC_PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
-let nextOtcId = 1;
+let nextCssId = 1;
 
-const otcClusterId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+const cssClusterId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
-export const otcHarness = (sandbox: Sandbox): ProviderHarness => {
-  const otcState = (name: string, change: Partial<OtcCluster>, code: string, status: number) => ({
+/** One cloud of the CSS API: its provider, where its handler and route are, and its simulator. */
+interface CssHarnessCloud {
+  id: string;
+  credentialsFolder: string;
+  /** The route's first segment. */
+  routePrefix: string;
+  loadHandler: ProviderHarness['loadHandler'];
+  region: string;
+  simulator: OtcCssSimulator;
+}
+
+// The clouds share one API, so they share one harness: the same answers and blocking states must
+// map to the same codes on each.
+const cssHarness = ({
+  id,
+  credentialsFolder,
+  routePrefix,
+  loadHandler,
+  region,
+  simulator,
+}: CssHarnessCloud): ProviderHarness => {
+  const cssState = (name: string, change: Partial<OtcCluster>, code: string, status: number) => ({
     name,
     apply: (clusterId: string) => {
-      const cluster = sandbox.otc.cluster('eu-de', clusterId);
+      const cluster = simulator.cluster(region, clusterId);
       if (cluster) Object.assign(cluster, change);
     },
     code,
     status,
   });
   return {
-    id: 'otc-css',
+    id,
     operation: 'reset-admin-password',
-    region: 'eu-de',
-    credentialsFolder: 'otc',
-    loadHandler: async () =>
-      (await import('../../functions/otc-css-reset-admin-password.ts')).handler as never,
-    newClusterId: () => otcClusterId(nextOtcId++),
+    region,
+    credentialsFolder,
+    loadHandler,
+    newClusterId: () => cssClusterId(nextCssId++),
     addCluster: (clusterId, { password, busy }) => {
-      sandbox.otc.addCluster({
-        region: 'eu-de',
+      simulator.addCluster({
+        region,
         projectId: OTC_PROJECT,
         clusterId,
         password,
         ...(busy ? { actions: ['RESIZING'] } : {}),
       });
     },
-    clusterPassword: (clusterId) => sandbox.otc.cluster('eu-de', clusterId)?.password,
+    clusterPassword: (clusterId) => simulator.cluster(region, clusterId)?.password,
     setBusy: (clusterId, busy) => {
-      const cluster = sandbox.otc.cluster('eu-de', clusterId);
+      const cluster = simulator.cluster(region, clusterId);
       if (cluster) cluster.actions = busy ? ['RESET_PASSWORD'] : [];
     },
     calls: (clusterId, operation) =>
-      sandbox.otc.calls.filter((c) => c.clusterId === clusterId && (!operation || c.operation === operation)),
-    allCalls: () => sandbox.otc.calls,
-    addFault: (fault) => sandbox.otc.faults.add(fault),
+      simulator.calls.filter((c) => c.clusterId === clusterId && (!operation || c.operation === operation)),
+    allCalls: () => simulator.calls,
+    addFault: (fault) => simulator.faults.add(fault),
     registerKeys: (accessKey, secretKey) => {
-      sandbox.otc.addKey(accessKey, secretKey);
-      return { accessKey, secretKey, projectIds: { 'eu-de': OTC_PROJECT } };
+      simulator.addKey(accessKey, secretKey);
+      return { accessKey, secretKey, projectIds: { [region]: OTC_PROJECT } };
     },
     httpEvent: (clusterId, body, headers) =>
       restApiEvent({
-        resource: '/otc/css/{region}/clusters/{clusterId}/admin-password',
-        path: `/otc/css/eu-de/clusters/${clusterId}/admin-password`,
-        pathParameters: { region: 'eu-de', clusterId },
+        resource: `/${routePrefix}/css/{region}/clusters/{clusterId}/admin-password`,
+        path: `/${routePrefix}/css/${region}/clusters/${clusterId}/admin-password`,
+        pathParameters: { region, clusterId },
         body,
         headers: headers ?? {},
       }),
@@ -248,9 +267,31 @@ export const otcHarness = (sandbox: Sandbox): ProviderHarness => {
       ...TRANSPORT_FAULTS,
     ],
     blockingStates: [
-      otcState('an action in progress', { actions: ['RESIZING'] }, 'CLUSTER_STATE_CONFLICT', 409),
-      otcState('status 303 (unavailable)', { status: '303' }, 'CLUSTER_STATE_CONFLICT', 409),
-      otcState('security mode off', { authorityEnable: false }, 'PRECONDITION_FAILED', 412),
+      cssState('an action in progress', { actions: ['RESIZING'] }, 'CLUSTER_STATE_CONFLICT', 409),
+      cssState('status 303 (unavailable)', { status: '303' }, 'CLUSTER_STATE_CONFLICT', 409),
+      cssState('security mode off', { authorityEnable: false }, 'PRECONDITION_FAILED', 412),
     ],
   };
 };
+
+export const otcHarness = (sandbox: Sandbox): ProviderHarness =>
+  cssHarness({
+    id: 'otc-css',
+    credentialsFolder: 'otc',
+    routePrefix: 'otc',
+    loadHandler: async () =>
+      (await import('../../functions/otc-css-reset-admin-password.ts')).handler as never,
+    region: 'eu-de',
+    simulator: sandbox.otc,
+  });
+
+export const huaweicloudHarness = (sandbox: Sandbox): ProviderHarness =>
+  cssHarness({
+    id: 'huaweicloud-css',
+    credentialsFolder: 'huaweicloud',
+    routePrefix: 'huaweicloud',
+    loadHandler: async () =>
+      (await import('../../functions/huaweicloud-css-reset-admin-password.ts')).handler as never,
+    region: 'ap-southeast-1',
+    simulator: sandbox.huaweicloud,
+  });

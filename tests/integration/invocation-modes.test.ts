@@ -29,7 +29,9 @@ const outcomes = (clusterId: string) =>
     .map((event) => ({ type: event.DetailType, detail: JSON.parse(event.Detail ?? '{}') }))
     .filter((event) => event.detail.clusterId === clusterId);
 
-describe.each([['ncloud-cdss'], ['otc-css']])('%s by HTTP, EventBridge and Step Functions', (providerId) => {
+const PROVIDER_IDS = [['ncloud-cdss'], ['otc-css'], ['huaweicloud-css']];
+
+describe.each(PROVIDER_IDS)('%s by HTTP, EventBridge and Step Functions', (providerId) => {
   it('answers the same normalized result in every mode, and stored == provider after each', async () => {
     const { id } = suite.cluster(providerId);
     const answers = [];

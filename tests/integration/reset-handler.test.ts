@@ -16,7 +16,9 @@ interface HttpAnswer {
   body: Record<string, any>;
 }
 
-describe.each([['ncloud-cdss'], ['otc-css']])('%s handler against the sandbox', (providerId) => {
+const PROVIDER_IDS = [['ncloud-cdss'], ['otc-css'], ['huaweicloud-css']];
+
+describe.each(PROVIDER_IDS)('%s handler against the sandbox', (providerId) => {
   const harness = () => suite.harness(providerId);
 
   const call = async (

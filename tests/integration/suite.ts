@@ -3,10 +3,17 @@ import { readConfig } from '../../lib/config.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/server.ts';
 import { eventBridgeEvent, lambdaContext } from '../support/events.ts';
 import { recordText, trackSecret } from '../support/leak-scan.ts';
-import { CREDENTIALS_PREFIX, ncloudHarness, otcHarness, type ProviderHarness, STAGE } from './harness.ts';
+import {
+  CREDENTIALS_PREFIX,
+  huaweicloudHarness,
+  ncloudHarness,
+  otcHarness,
+  type ProviderHarness,
+  STAGE,
+} from './harness.ts';
 
 // Shared set-up of the integration suites: a sandbox, the environment that points the unchanged
-// handlers at it, the handlers of both providers, credentials per account, and a capture of
+// handlers at it, the handlers of every provider, credentials per account, and a capture of
 // everything the handlers write (kept out of the test output, scanned for secrets).
 
 export type Handler = (event: unknown, context: unknown) => Promise<unknown>;
@@ -65,7 +72,11 @@ export const useSuite = (options: SuiteOptions = {}): Suite => {
 
   beforeAll(async () => {
     const changingMs = options.changingMs ?? 50;
-    const sandbox = await startSandbox({ ncloudChangingMs: changingMs, otcChangingMs: changingMs });
+    const sandbox = await startSandbox({
+      ncloudChangingMs: changingMs,
+      otcChangingMs: changingMs,
+      huaweicloudChangingMs: changingMs,
+    });
     suite.sandbox = sandbox;
     Object.assign(process.env, sandbox.env, {
       STAGE,
@@ -87,7 +98,7 @@ export const useSuite = (options: SuiteOptions = {}): Suite => {
         return true;
       }) as typeof stream.write;
     }
-    suite.harnesses.push(ncloudHarness(sandbox), otcHarness(sandbox));
+    suite.harnesses.push(ncloudHarness(sandbox), otcHarness(sandbox), huaweicloudHarness(sandbox));
     for (const harness of suite.harnesses) {
       handlers.set(harness.id, await harness.loadHandler());
       for (const [account, secretKey] of [

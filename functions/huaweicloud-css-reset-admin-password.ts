@@ -1,0 +1,6 @@
+import middy from '@middy/core';
+import { resetMiddleware, resetOperation } from '../lib/handler.ts';
+import { huaweicloudCss } from '../lib/providers/huaweicloud/index.ts';
+
+/** POST /huaweicloud/css/{region}/clusters/{clusterId}/admin-password, EventBridge requests, Step Functions tasks. */
+export const handler = middy().use(resetMiddleware(huaweicloudCss)).handler(resetOperation(huaweicloudCss));
