@@ -6,7 +6,6 @@ import type { ProviderDefinition } from './providers/types.ts';
 const ACCOUNT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const SECRET_NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
-export const OTC_PROJECT_ID_PATTERN = /^[0-9a-f]{32}$/;
 
 /** The strict schema of one provider's envelope; unknown fields are errors, not ignored. */
 export const envelopeSchema = (provider: ProviderDefinition, config: Config) => {
@@ -38,11 +37,8 @@ export const envelopeSchema = (provider: ProviderDefinition, config: Config) => 
   };
   // One shape for every provider, so that the envelope's type is the schema's: a provider without
   // project scopes refuses the field as unknown.
-  const projectId = provider.acceptsProjectId
-    ? z
-        .string({ error: 'must be a string' })
-        .regex(OTC_PROJECT_ID_PATTERN, { error: 'must be a project id (32 lower-case hex digits)' })
-        .optional()
+  const projectId = provider.projectId
+    ? provider.projectId.optional()
     : z.undefined({ error: 'is not a field of this request' }).optional();
   return z.strictObject({ ...shape, projectId });
 };

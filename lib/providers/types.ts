@@ -70,8 +70,8 @@ export interface ProviderDefinition<C = unknown> {
   /** Regions a request may name; may depend on configuration (e.g. an endpoint override). */
   regions(config: Config): readonly [string, ...string[]];
   clusterId: z.ZodType<string>;
-  /** Whether the envelope may carry a projectId. */
-  acceptsProjectId: boolean;
+  /** The provider's project scope, if a request may name one (`projectId`): its id's rule. */
+  projectId?: z.ZodType<string>;
   credentials: z.ZodType<C>;
   passwordPolicy: PasswordPolicy;
   /** Fills what the request left out from the credentials (e.g. OTC's project id), or throws VALIDATION_FAILED. */

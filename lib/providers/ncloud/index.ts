@@ -22,7 +22,6 @@ export const ncloudCdss: ProviderDefinition<NcloudCredentials> = {
   clusterId: z
     .string({ error: 'must be a string' })
     .regex(/^[1-9][0-9]{0,17}$/, { error: "must be the cluster's serviceGroupInstanceNo (digits only)" }),
-  acceptsProjectId: false,
   credentials: ncloudCredentials,
   passwordPolicy: ncloudCmakPasswordPolicy,
   createClient: createNcloudClient,

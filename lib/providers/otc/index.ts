@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { OTC_PROJECT_ID_PATTERN } from '../../envelope.ts';
 import { validationFailed } from '../../errors.ts';
 import type { ProviderDefinition, Target } from '../types.ts';
 import { createCssClient } from './client.ts';
@@ -7,11 +6,17 @@ import { type CssCloud, OTC_CLOUD } from './cloud.ts';
 import { cssRegions } from './endpoints.ts';
 import { otcCssAdminPasswordPolicy } from './password-policy.ts';
 
+// CSS project ids are 32 lower-case hex digits; validated before they are put in a URL.
+const PROJECT_ID_PATTERN = /^[0-9a-f]{32}$/;
+const projectId = z
+  .string({ error: 'must be a string' })
+  .regex(PROJECT_ID_PATTERN, { error: 'must be a project id (32 lower-case hex digits)' });
+
 const otcCredentials = z.object({
   accessKey: z.string().min(1),
   secretKey: z.string().min(1),
   /** The account's project id per region, for requests that do not name one. */
-  projectIds: z.record(z.string(), z.string().regex(OTC_PROJECT_ID_PATTERN)).optional(),
+  projectIds: z.record(z.string(), z.string().regex(PROJECT_ID_PATTERN)).optional(),
 });
 
 export type OtcCredentials = z.infer<typeof otcCredentials>;
@@ -31,7 +36,7 @@ export const createCssProvider = (cloud: CssCloud): ProviderDefinition<OtcCreden
   clusterId: z.string({ error: 'must be a string' }).regex(CLUSTER_ID_PATTERN, {
     error: "must be the cluster's id, a lower-case UUID such as 4f3deec3-efa8-4598-bf91-560aad1377a3",
   }),
-  acceptsProjectId: true,
+  projectId,
   credentials: otcCredentials,
   passwordPolicy: otcCssAdminPasswordPolicy,
   completeTarget(target: Target, credentials: OtcCredentials): Target {

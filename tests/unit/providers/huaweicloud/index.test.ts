@@ -60,7 +60,6 @@ describe('Huawei Cloud CSS provider definition', () => {
       id: 'huaweicloud-css',
       operation: 'reset-admin-password',
       credentialsFolder: 'huaweicloud',
-      acceptsProjectId: true,
     });
   });
 

@@ -13,7 +13,6 @@ describe('OTC CSS provider definition', () => {
       id: 'otc-css',
       operation: 'reset-admin-password',
       credentialsFolder: 'otc',
-      acceptsProjectId: true,
     });
   });
 
