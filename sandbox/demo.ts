@@ -43,40 +43,29 @@ export const seedDemo = (sandbox: Sandbox): void => {
     serviceGroupInstanceNo: ncloud.clusterId,
     password: ncloud.initialPassword,
   });
-  sandbox.otc.addKey(otc.accessKey, otc.secretKey);
-  sandbox.aws.putParameter({
-    Name: `${DEMO.credentialsPrefix}/otc/default`,
-    Type: 'SecureString',
-    Value: JSON.stringify({
-      accessKey: otc.accessKey,
-      secretKey: otc.secretKey,
-      projectIds: { [otc.region]: otc.projectId },
-    }),
-    Overwrite: true,
-  });
-  sandbox.otc.addCluster({
-    region: otc.region,
-    projectId: otc.projectId,
-    clusterId: otc.clusterId,
-    password: otc.initialPassword,
-  });
-  sandbox.huaweicloud.addKey(huaweicloud.accessKey, huaweicloud.secretKey);
-  sandbox.aws.putParameter({
-    Name: `${DEMO.credentialsPrefix}/huaweicloud/default`,
-    Type: 'SecureString',
-    Value: JSON.stringify({
-      accessKey: huaweicloud.accessKey,
-      secretKey: huaweicloud.secretKey,
-      projectIds: { [huaweicloud.region]: huaweicloud.projectId },
-    }),
-    Overwrite: true,
-  });
-  sandbox.huaweicloud.addCluster({
-    region: huaweicloud.region,
-    projectId: huaweicloud.projectId,
-    clusterId: huaweicloud.clusterId,
-    password: huaweicloud.initialPassword,
-  });
+  // Both CSS clouds take the same seeding: keys, credentials with a project per region, a cluster.
+  for (const [folder, simulator, demo] of [
+    ['otc', sandbox.otc, otc],
+    ['huaweicloud', sandbox.huaweicloud, huaweicloud],
+  ] as const) {
+    simulator.addKey(demo.accessKey, demo.secretKey);
+    sandbox.aws.putParameter({
+      Name: `${DEMO.credentialsPrefix}/${folder}/default`,
+      Type: 'SecureString',
+      Value: JSON.stringify({
+        accessKey: demo.accessKey,
+        secretKey: demo.secretKey,
+        projectIds: { [demo.region]: demo.projectId },
+      }),
+      Overwrite: true,
+    });
+    simulator.addCluster({
+      region: demo.region,
+      projectId: demo.projectId,
+      clusterId: demo.clusterId,
+      password: demo.initialPassword,
+    });
+  }
 };
 
 /**

@@ -105,10 +105,12 @@ const targetOf = <C>(request: RotationRequest<C>): Target => {
  * cluster, and when the process dies at any await:
  *   bind the key → lease (re-entrant for the same version) → check the cluster → check the
  *   secret's identity → finish or discard another attempt's pending version → store ours as
- *   AWSPENDING → reset → record "applied" → AWSCURRENT → record the key's result → release.
+ *   AWSPENDING → record "sent" → reset → record "applied" → AWSCURRENT → record the key's
+ *   result → release.
  * After an unknown outcome the lease is kept until it expires, so that nothing else is sent while
  * the provider may still apply ours; only a retry with the same key goes on, re-sending the same
- * password. A refused password is discarded and never sent again.
+ * password. A password refused at its first send is discarded and never sent again; a refused
+ * re-send proves nothing and stays pending.
  */
 export const rotatePassword = async <C>(
   deps: RotationDeps,
@@ -158,18 +160,19 @@ export const rotatePassword = async <C>(
   if (bound.state === 'completed') return replayOf(bound.outcome as SuccessResult);
   if (bound.state === 'failed') throw replayedFailure(bound.outcome as Parameters<typeof replayedFailure>[0]);
 
+  const versionId = versionIdFor(secretName, envelope.idempotencyKey);
   const rotation: Rotation<C> = {
     deps,
     request,
     target,
     client,
     secretName,
-    versionId: versionIdFor(secretName, envelope.idempotencyKey),
+    versionId,
     keyRecord,
     fingerprint,
     leaseKey: `lease#${target.provider}#${target.region}#${target.clusterId}`,
     lease: {
-      owner: versionIdFor(secretName, envelope.idempotencyKey),
+      owner: versionId,
       holder: `${request.requestId}/${randomUUID()}`,
       holderDeadline: request.invocationDeadline,
     },
