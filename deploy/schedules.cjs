@@ -4,10 +4,7 @@
 // schedule per entry, invoking the provider's handler with the entry's envelope. serverless.yml
 // cannot loop, so this small generator does; an empty list yields no resources.
 
-const FUNCTION_BY_PROVIDER = {
-  'ncloud-cdss': 'NcloudCdssResetCmakPasswordLambdaFunction',
-  'otc-css': 'OtcCssResetAdminPasswordLambdaFunction',
-};
+const { PROVIDERS, functionsOf } = require('./functions.cjs');
 
 const fail = (index, problem) => {
   throw new Error(`scheduledRotations[${index}] ${problem}`);
@@ -23,8 +20,8 @@ module.exports = async ({ resolveVariable }) => {
       fail(index, 'needs a schedule such as "rate(30 days)" or "cron(0 3 1 * ? *)"');
     }
     if (target === null || typeof target !== 'object') fail(index, 'needs a target envelope');
-    const fn = FUNCTION_BY_PROVIDER[target.provider];
-    if (!fn) fail(index, `has an unknown provider (use ${Object.keys(FUNCTION_BY_PROVIDER).join(' or ')})`);
+    const fn = functionsOf(target.provider)?.function;
+    if (!fn) fail(index, `has an unknown provider (use ${PROVIDERS.join(', ')})`);
     // Rule inputs are stored in plain text: a password never goes there; one is generated.
     if ('password' in target)
       fail(index, 'must not hold a password: a password is generated for scheduled rotations');

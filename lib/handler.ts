@@ -10,11 +10,13 @@ import { normalizeEvent } from './middleware/normalize-event.ts';
 import { normalizeResponse } from './middleware/normalize-response.ts';
 import { providerCredentials } from './middleware/provider-credentials.ts';
 import { publishOutcome } from './middleware/publish-outcome.ts';
+import { rotationSecret } from './middleware/rotation-secret.ts';
 import { validate } from './middleware/validate.ts';
 import type { ProviderDefinition } from './providers/types.ts';
 import type { SuccessResult } from './result.ts';
 import { RequestFingerprints } from './rotation/fingerprint.ts';
 import { LeaseTable } from './rotation/lease-table.ts';
+import { runRotationStep } from './rotation/native.ts';
 import { rotatePassword } from './rotation/rotate.ts';
 import { SecretStore } from './rotation/secret-store.ts';
 
@@ -23,7 +25,8 @@ import { SecretStore } from './rotation/secret-store.ts';
 
 /**
  * The middleware chain, in order: the invocation mode (decided once), logging, outcome events,
- * answer shape, event → envelope fields, validation, credentials. (Middy runs `after`/`onError` in reverse, so the outcome is published
+ * answer shape, event → envelope fields (for a Secrets Manager rotation event, from the secret's
+ * tags), validation, credentials. (Middy runs `after`/`onError` in reverse, so the outcome is published
  * once normalize-response has built it.)
  */
 export const resetMiddleware = <C>(
@@ -35,6 +38,7 @@ export const resetMiddleware = <C>(
   publishOutcome({ client: eventBridgeClient, eventBusName: config.eventBusName }),
   normalizeResponse({ provider: provider.id, operation: provider.operation }),
   normalizeEvent({ provider: provider.id }),
+  rotationSecret({ provider, secrets: new SecretStore(secretsManagerClient) }),
   validate({ provider, config }),
   providerCredentials({ provider, config }),
 ];
@@ -50,22 +54,26 @@ export const resetOperation = <C>(provider: ProviderDefinition<C>, config: Confi
     // A key is always assigned, and answered (failures too), so that a caller can retry and converge.
     envelope.idempotencyKey ??= randomUUID();
     logger.appendKeys({ provider: provider.id, region: envelope.region, clusterId: envelope.clusterId });
-    return rotatePassword(
-      {
-        secrets: new SecretStore(secretsManagerClient),
-        leases: new LeaseTable(dynamoDbClient, config.lockTable, config.leaseSeconds),
-        fingerprints,
-        config,
-      },
-      {
-        provider,
-        envelope: { ...envelope, idempotencyKey: envelope.idempotencyKey },
-        // Checked by provider-credentials; parsed again here for its type, which the chain erases.
-        credentials: provider.credentials.parse(event.credentials),
-        requestId: context.awsRequestId,
-        deadline: Date.now() + context.getRemainingTimeInMillis() - config.deadlineReserveMs,
-        invocationDeadline: Date.now() + context.getRemainingTimeInMillis(),
-      },
-    );
+    const deps = {
+      secrets: new SecretStore(secretsManagerClient),
+      leases: new LeaseTable(dynamoDbClient, config.lockTable, config.leaseSeconds),
+      fingerprints,
+      config,
+    };
+    const request = {
+      provider,
+      envelope: { ...envelope, idempotencyKey: envelope.idempotencyKey },
+      // Checked by provider-credentials; parsed again here for its type, which the chain erases.
+      credentials: provider.credentials.parse(event.credentials),
+      requestId: context.awsRequestId,
+      deadline: Date.now() + context.getRemainingTimeInMillis() - config.deadlineReserveMs,
+      invocationDeadline: Date.now() + context.getRemainingTimeInMillis(),
+    };
+    if (event.rotation) {
+      const { step, token, rotationToken } = event.rotation;
+      logger.appendKeys({ rotationStep: step });
+      return runRotationStep(deps, { ...request, step, token, ...(rotationToken ? { rotationToken } : {}) });
+    }
+    return rotatePassword(deps, request);
   };
 };

@@ -2,14 +2,36 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OnFailureRecord } from './async-invocation.ts';
 import { answerWithFault, FaultQueue, parseJson, readBody, sendJson, waitForFault } from './http-util.ts';
+import type { Invoke } from './lambda-invoke.ts';
 
 // The subset of SSM Parameter Store, Secrets Manager and EventBridge that the handlers call,
 // over the AWS JSON protocol (X-Amz-Target), with the semantics the rotation relies on: a
 // secret's first version is AWSCURRENT, a staging label sits on one version at a time, moving
 // AWSCURRENT leaves AWSPREVIOUS on the old version, PutSecretValue is idempotent per token.
+// It also plays Secrets Manager's part in native rotation: RotateSecret labels an empty version
+// AWSPENDING and invokes the rotation function with each step in turn.
 
 export const REGION = 'eu-central-1';
 export const ACCOUNT = '000000000000';
+
+/** A Lambda function's ARN in the sandbox account (the key of `rotationFunctions`). */
+export const lambdaFunctionArn = (functionName: string): string =>
+  `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${functionName}`;
+
+/** The steps Secrets Manager invokes a rotation function with, in this order. */
+export const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+export type RotationStep = (typeof ROTATION_STEPS)[number];
+
+/** One rotation Secrets Manager started (or re-attempted), as far as it got. */
+export interface RotationRecord {
+  secretName: string;
+  /** The ClientRequestToken: the id of the version the rotation creates. */
+  token: string;
+  /** The steps invoked, in order; the first that failed is the last. */
+  steps: Array<{ step: RotationStep; ok: boolean; errorType?: string }>;
+  /** All four steps succeeded. */
+  finished: boolean;
+}
 
 class AwsError extends Error {
   readonly type: string;
@@ -30,7 +52,8 @@ interface Parameter {
 
 interface SecretVersion {
   id: string;
-  value: string;
+  /** Undefined for a version without a value yet (what RotateSecret labels AWSPENDING). */
+  value: string | undefined;
   stages: Set<string>;
   created: number;
 }
@@ -42,6 +65,11 @@ interface Secret {
   tags: unknown[];
   /** Every version that has ever been AWSCURRENT (for tests: "ok" must mean it was promoted). */
   everCurrent: Set<string>;
+  rotationEnabled: boolean;
+  rotationLambdaArn?: string;
+  rotationRules?: unknown;
+  /** Epoch ms of the last rotation whose four steps all succeeded. */
+  lastRotated?: number;
 }
 
 export interface PublishedEvent {
@@ -71,6 +99,10 @@ export class AwsSubsetSimulator {
   readonly eventListeners: EventListener[] = [];
   /** The stack's dead-letter queue: onFailure records of asynchronous invocations. */
   readonly deadLetters: OnFailureRecord[] = [];
+  /** Rotation functions Secrets Manager may invoke, by Lambda function ARN (see lambdaFunctionArn). */
+  readonly rotationFunctions = new Map<string, Invoke>();
+  /** Every rotation RotateSecret started or re-attempted, oldest first. */
+  readonly rotations: RotationRecord[] = [];
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = String(req.headers['x-amz-target'] ?? '');
@@ -81,7 +113,7 @@ export class AwsSubsetSimulator {
       return;
     }
     try {
-      const output = this.#dispatch(target, input);
+      const output = await this.#dispatch(target, input);
       if (fault?.applyThenDrop) {
         // Applied, but the caller never hears of it.
         this.calls.push({ target, status: 0 });
@@ -102,7 +134,7 @@ export class AwsSubsetSimulator {
     }
   }
 
-  #dispatch(target: string, input: Input): unknown {
+  async #dispatch(target: string, input: Input): Promise<unknown> {
     switch (target) {
       case 'AmazonSSM.PutParameter':
         return this.putParameter(input);
@@ -125,6 +157,12 @@ export class AwsSubsetSimulator {
         return this.#putSecretValue(input);
       case 'secretsmanager.UpdateSecretVersionStage':
         return this.#updateStage(input);
+      case 'secretsmanager.ListSecretVersionIds':
+        return this.#listVersionIds(input);
+      case 'secretsmanager.RotateSecret':
+        return await this.#rotateSecret(input);
+      case 'secretsmanager.CancelRotateSecret':
+        return this.#cancelRotateSecret(input);
       case 'AWSEvents.PutEvents': {
         const entries = (input.Entries as PublishedEvent[]) ?? [];
         this.events.push(...entries);
@@ -182,6 +220,7 @@ export class AwsSubsetSimulator {
       versions: new Map(),
       tags: (input.Tags as unknown[]) ?? [],
       everCurrent: new Set(),
+      rotationEnabled: false,
     };
     this.secrets.set(name, secret);
     if (input.SecretString === undefined) return { ARN: arn, Name: name };
@@ -210,6 +249,10 @@ export class AwsSubsetSimulator {
       ARN: secret.arn,
       Name: secret.name,
       Tags: secret.tags,
+      RotationEnabled: secret.rotationEnabled,
+      ...(secret.rotationLambdaArn === undefined ? {} : { RotationLambdaARN: secret.rotationLambdaArn }),
+      ...(secret.rotationRules === undefined ? {} : { RotationRules: secret.rotationRules }),
+      ...(secret.lastRotated === undefined ? {} : { LastRotatedDate: secret.lastRotated / 1000 }),
       VersionIdsToStages: Object.fromEntries(
         [...secret.versions.values()].filter((v) => v.stages.size > 0).map((v) => [v.id, [...v.stages]]),
       ),
@@ -227,6 +270,15 @@ export class AwsSubsetSimulator {
       throw new AwsError(
         'ResourceNotFoundException',
         "Secrets Manager can't find the specified secret value.",
+      );
+    }
+    if (version.value === undefined) {
+      // A version RotateSecret created, before the rotation function's createSecret filled it.
+      throw new AwsError(
+        'ResourceNotFoundException',
+        input.VersionId !== undefined
+          ? `Secrets Manager can't find the specified secret value for VersionId: ${version.id}`
+          : `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
       );
     }
     return {
@@ -255,6 +307,13 @@ export class AwsSubsetSimulator {
     const id = String(input.ClientRequestToken ?? randomUUID());
     const value = String(input.SecretString);
     const existing = secret.versions.get(id);
+    if (existing && existing.value === undefined) {
+      // The empty version of a rotation in progress: createSecret fills it.
+      existing.value = value;
+      const stages = (input.VersionStages as string[] | undefined) ?? ['AWSCURRENT'];
+      for (const stage of stages) this.#moveStage(secret, stage, existing);
+      return { ARN: secret.arn, Name: secret.name, VersionId: id, VersionStages: [...existing.stages] };
+    }
     if (existing) {
       if (existing.value !== value) {
         throw new AwsError(
@@ -300,9 +359,112 @@ export class AwsSubsetSimulator {
     return { ARN: secret.arn, Name: secret.name };
   }
 
+  #listVersionIds(input: Input) {
+    const secret = this.#secret(input.SecretId);
+    // One page holds every version; MaxResults and NextToken are accepted and need no paging.
+    const versions = [...secret.versions.values()].filter(
+      (v) => input.IncludeDeprecated === true || v.stages.size > 0,
+    );
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      Versions: versions.map((v) => ({
+        VersionId: v.id,
+        VersionStages: [...v.stages],
+        CreatedDate: v.created / 1000,
+      })),
+    };
+  }
+
+  /**
+   * RotateSecret: configures rotation and, unless RotateImmediately is false, rotates: an empty
+   * version labelled AWSPENDING, then the rotation function with each step in turn. Real Secrets
+   * Manager answers before the steps run and never tells its caller how they went; the sandbox
+   * runs them before answering (so that a test sees the outcome) and answers the same way.
+   */
+  async #rotateSecret(input: Input) {
+    const secret = this.#secret(input.SecretId);
+    const functionArn =
+      input.RotationLambdaARN === undefined ? secret.rotationLambdaArn : String(input.RotationLambdaARN);
+    if (functionArn === undefined) {
+      throw new AwsError(
+        'InvalidRequestException',
+        'No Lambda rotation function ARN is associated with this secret.',
+      );
+    }
+    const invoke = this.rotationFunctions.get(functionArn);
+    if (!invoke) {
+      throw new AwsError(
+        'AccessDeniedException',
+        'Secrets Manager cannot invoke the specified Lambda function.',
+      );
+    }
+    if (input.RotationLambdaARN !== undefined || input.RotationRules !== undefined) {
+      secret.rotationLambdaArn = functionArn;
+      if (input.RotationRules !== undefined) secret.rotationRules = input.RotationRules;
+      secret.rotationEnabled = true;
+    }
+    if (input.RotateImmediately === false) return { ARN: secret.arn, Name: secret.name };
+
+    const pending = [...secret.versions.values()].find(
+      (v) => v.stages.has('AWSPENDING') && !v.stages.has('AWSCURRENT'),
+    );
+    if (pending) {
+      // A previous rotation isn't finished: Secrets Manager tries it again, and refuses a new one.
+      await this.#runRotation(secret, invoke, pending.id);
+      throw new AwsError(
+        'InvalidRequestException',
+        "A previous rotation isn't complete. That rotation will be reattempted.",
+      );
+    }
+    const token = String(input.ClientRequestToken ?? randomUUID());
+    // A version with this token exists already: a retried request, which changes nothing.
+    if (secret.versions.has(token)) return { ARN: secret.arn, Name: secret.name, VersionId: token };
+    const version: SecretVersion = { id: token, value: undefined, stages: new Set(), created: Date.now() };
+    secret.versions.set(token, version);
+    this.#moveStage(secret, 'AWSPENDING', version);
+    await this.#runRotation(secret, invoke, token);
+    return { ARN: secret.arn, Name: secret.name, VersionId: token };
+  }
+
+  async #runRotation(secret: Secret, invoke: Invoke, token: string): Promise<void> {
+    const record: RotationRecord = { secretName: secret.name, token, steps: [], finished: false };
+    this.rotations.push(record);
+    const rotationToken = randomUUID();
+    for (const step of ROTATION_STEPS) {
+      try {
+        await invoke({
+          Step: step,
+          SecretId: secret.arn,
+          ClientRequestToken: token,
+          RotationToken: rotationToken,
+        });
+        record.steps.push({ step, ok: true });
+      } catch (error) {
+        // The error's name only: its message could hold anything, a password included.
+        record.steps.push({ step, ok: false, errorType: error instanceof Error ? error.name : 'Error' });
+        return;
+      }
+    }
+    record.finished = true;
+    secret.lastRotated = Date.now();
+  }
+
+  #cancelRotateSecret(input: Input) {
+    const secret = this.#secret(input.SecretId);
+    secret.rotationEnabled = false;
+    // The version of an unfinished rotation stays as it is, for the caller to clean up.
+    const pending = [...secret.versions.values()].find(
+      (v) => v.stages.has('AWSPENDING') && !v.stages.has('AWSCURRENT'),
+    );
+    return { ARN: secret.arn, Name: secret.name, ...(pending ? { VersionId: pending.id } : {}) };
+  }
+
   /** The value of the version labelled `stage`, parsed; for tests and the README's checks. */
   secretValue(name: string, stage = 'AWSCURRENT'): Record<string, unknown> | undefined {
-    const version = [...(this.secrets.get(name)?.versions.values() ?? [])].find((v) => v.stages.has(stage));
-    return version ? (JSON.parse(version.value) as Record<string, unknown>) : undefined;
+    const version = [...(this.secrets.get(name)?.versions.values() ?? [])].find(
+      (v) => v.stages.has(stage) && v.value !== undefined,
+    );
+    return version?.value === undefined ? undefined : (JSON.parse(version.value) as Record<string, unknown>);
   }
 }

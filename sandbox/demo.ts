@@ -1,3 +1,4 @@
+import { lambdaFunctionArn } from './aws.ts';
 import type { Sandbox } from './server.ts';
 
 // What `npm start` seeds: one account and one healthy cluster per provider, so that the README's
@@ -76,14 +77,23 @@ export const demoInstructions = ({
   apiUrl,
   sandbox,
   secretPrefix,
+  otcFunctionArn = lambdaFunctionArn('cluster-password-reset-local-otcCssResetAdminPassword'),
 }: {
   apiUrl: string;
   sandbox: Sandbox;
   secretPrefix: string;
+  /** The OTC function's ARN, as the sandbox's Secrets Manager knows it (the local stage's by default). */
+  otcFunctionArn?: string;
 }): string => {
   const { ncloud, otc, huaweicloud } = DEMO;
   const post = (path: string) =>
     `  curl -s -X POST ${apiUrl}${path} -H 'content-type: application/json' -H 'Idempotency-Key: demo-1' -d '{}'`;
+  const otcSecret = `${secretPrefix}/otc-css/${otc.region}/${otc.clusterId}`;
+  const rotateSecret = JSON.stringify({
+    SecretId: otcSecret,
+    RotationLambdaARN: otcFunctionArn,
+    RotationRules: { ScheduleExpression: 'rate(30 days)' },
+  });
   return [
     'Sandbox ready: Naver Cloud CDSS, OTC CSS and Huawei Cloud CSS simulators, SSM / Secrets Manager / EventBridge subset, DynamoDB (dynalite).',
     "Reset the demo clusters' passwords:",
@@ -97,5 +107,11 @@ export const demoInstructions = ({
     `  curl -s '${sandbox.urls.aws}/_sandbox/secrets?name=${secretPrefix}/otc-css/${otc.region}/${otc.clusterId}'`,
     `  curl -s ${sandbox.urls.aws}/_sandbox/huaweicloud/clusters/${huaweicloud.region}/${huaweicloud.clusterId}`,
     `  curl -s '${sandbox.urls.aws}/_sandbox/secrets?name=${secretPrefix}/huaweicloud-css/${huaweicloud.region}/${huaweicloud.clusterId}'`,
+    'Native rotation: once the reset above has created the OTC secret, let Secrets Manager rotate it (the sandbox does not check signatures):',
+    `  curl -s ${sandbox.urls.aws}/ -H 'X-Amz-Target: secretsmanager.RotateSecret' -H 'Content-Type: application/x-amz-json-1.1' -d '${rotateSecret}'`,
+    'Then see the steps it ran, and compare the password again:',
+    `  curl -s ${sandbox.urls.aws}/_sandbox/rotations`,
+    `  curl -s ${sandbox.urls.aws}/_sandbox/otc/clusters/${otc.region}/${otc.clusterId}`,
+    `  curl -s '${sandbox.urls.aws}/_sandbox/secrets?name=${otcSecret}'`,
   ].join('\n');
 };

@@ -29,6 +29,7 @@ class SandboxOfflinePlugin {
     });
     seedDemo(this.sandbox);
     await this.routeEvents();
+    const rotationFunctionArns = await this.registerRotationFunctions();
     const environment = this.serverless.service.provider.environment;
     for (const [name, value] of Object.entries(this.sandbox.env)) {
       // serverless-offline copies AWS_* from this process; the rest goes in the functions' environment.
@@ -45,6 +46,7 @@ class SandboxOfflinePlugin {
         apiUrl: `http://127.0.0.1:${httpPort}/${stage}`,
         sandbox: this.sandbox,
         secretPrefix: readConfig(environment).secretPrefix,
+        otcFunctionArn: rotationFunctionArns.otcCssResetAdminPassword,
       }),
     );
   }
@@ -86,6 +88,26 @@ class SandboxOfflinePlugin {
     this.sandbox.aws.eventListeners.push((event) => {
       for (const rule of rules) if (matchesPattern(rule.pattern, event)) void rule.deliver(event);
     });
+  }
+
+  // Let the sandbox's Secrets Manager invoke every function of the service as a secret's rotation
+  // function (RotateSecret), synchronously through serverless-offline's Lambda API. Answers the
+  // ARNs by the functions' names in serverless.yml.
+  async registerRotationFunctions() {
+    const { offlineLambdaInvoke } = await import('./lambda-invoke.ts');
+    const { lambdaFunctionArn } = await import('./aws.ts');
+    const { service } = this.serverless;
+    const lambdaPort = service.custom?.['serverless-offline']?.lambdaPort ?? 3002;
+    const arns = {};
+    for (const name of Object.keys(service.functions ?? {})) {
+      const functionName = `${service.service}-${service.provider.stage}-${name}`;
+      arns[name] = lambdaFunctionArn(functionName);
+      this.sandbox.aws.rotationFunctions.set(
+        arns[name],
+        offlineLambdaInvoke(`http://127.0.0.1:${lambdaPort}`, functionName),
+      );
+    }
+    return arns;
   }
 
   async stop() {

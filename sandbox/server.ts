@@ -130,6 +130,7 @@ const control = async (
     return sendJson(res, 200, events);
   }
   if (req.method === 'GET' && path === '/dead-letters') return sendJson(res, 200, sandbox.aws.deadLetters);
+  if (req.method === 'GET' && path === '/rotations') return sendJson(res, 200, sandbox.aws.rotations);
   if (req.method === 'GET' && path === '/calls') {
     return sendJson(res, 200, {
       ncloud: sandbox.ncloud.calls,
@@ -276,10 +277,12 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
         values.push(parameter.Value);
         fromJson(parameter.Value);
       }
+      // An empty version (a rotation's, before createSecret) holds nothing.
       for (const secret of aws.secrets.values())
-        for (const version of secret.versions.values()) fromJson(version.value);
+        for (const version of secret.versions.values())
+          if (version.value !== undefined) fromJson(version.value);
       for (const version of aws.secrets.get(FINGERPRINT_KEY_SECRET)?.versions.values() ?? [])
-        values.push(version.value);
+        if (version.value !== undefined) values.push(version.value);
       for (const cluster of ncloud.clusters.values()) values.push(cluster.password);
       for (const cluster of otc.clusters.values()) values.push(cluster.password);
       for (const cluster of huaweicloud.clusters.values()) values.push(cluster.password);

@@ -2,19 +2,30 @@ import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { Envelope } from '../envelope.ts';
 import type { NormalizedResult } from '../result.ts';
+import type { RotationStep } from '../rotation/native.ts';
 
 // What the middlewares hand each other, in one typed place: Middy's `request.internal`. The mode
 // is decided once, from the raw event's real shape, before anything reads the event; no field a
 // caller sends can set it. The event itself is replaced once, by validation, with a ResetRequest:
 // an object no JSON payload can be, which is all the operation accepts.
 
-export type InvocationMode = 'http' | 'eventbridge' | 'direct';
+export type InvocationMode = 'http' | 'eventbridge' | 'direct' | 'rotation';
+
+/** A Secrets Manager rotation step, as the rotation event names it (validated). */
+export interface RotationEvent {
+  step: RotationStep;
+  secretId: string;
+  token: string;
+  rotationToken?: string;
+}
 
 export interface ResetInternal extends Record<string, unknown> {
   mode?: InvocationMode;
   /** The envelope's fields as the caller sent them, before validation. */
   input?: Record<string, unknown>;
   envelope?: Envelope;
+  /** Rotation mode: the step Secrets Manager asked for; the envelope comes from the secret's tags. */
+  rotation?: RotationEvent;
   /** The normalized result of this invocation, once normalize-response has built it. */
   outcome?: NormalizedResult;
   /** A replay from a key's record, or a lease refusal: not a new attempt, so no outcome event. */
@@ -28,11 +39,13 @@ export type ResetMiddleware = MiddlewareObj<unknown, unknown, Error, Context, Re
 export class ResetRequest {
   readonly mode: InvocationMode;
   readonly envelope: Envelope;
+  readonly rotation: RotationEvent | undefined;
   credentials: unknown;
 
-  constructor(mode: InvocationMode, envelope: Envelope) {
+  constructor(mode: InvocationMode, envelope: Envelope, rotation?: RotationEvent) {
     this.mode = mode;
     this.envelope = envelope;
+    this.rotation = rotation;
   }
 }
 
@@ -46,6 +59,8 @@ const modeOf = (event: unknown): InvocationMode => {
   if (event.version === '2.0' && isObject(event.requestContext) && 'http' in event.requestContext)
     return 'http';
   if ('detail-type' in event && 'source' in event && 'detail' in event) return 'eventbridge';
+  // Secrets Manager's rotation event: these keys and no envelope field (an envelope never has them).
+  if ('Step' in event && 'SecretId' in event && 'ClientRequestToken' in event) return 'rotation';
   return 'direct';
 };
 

@@ -1,9 +1,11 @@
 import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schemas/api-gateway';
 import { APIGatewayProxyEventV2Schema } from '@aws-lambda-powertools/parser/schemas/api-gatewayv2';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
+import { z } from 'zod';
 import { type FieldIssue, validationFailed } from '../errors.ts';
 import type { ProviderId } from '../providers/types.ts';
-import { isObject, type ResetMiddleware } from './invocation.ts';
+import { ROTATION_STEPS } from '../rotation/native.ts';
+import { isObject, type ResetMiddleware, type RotationEvent } from './invocation.ts';
 
 const REQUEST_DETAIL_TYPE = 'Cluster Password Reset Requested';
 export const REQUEST_SOURCE = 'cluster-password-reset';
@@ -97,15 +99,54 @@ const eventBridgeInput = (event: unknown): Record<string, unknown> => {
   return { idempotencyKey: parsed.data.id, ...parsed.data.detail };
 };
 
+// Secrets Manager's rotation event, as its rotation-function contract gives it: nothing else.
+const rotationEventSchema = z.strictObject({
+  Step: z.enum(ROTATION_STEPS, { error: `must be one of ${ROTATION_STEPS.join(', ')}` }),
+  SecretId: z
+    .string({ error: 'must be a string' })
+    .regex(/^[A-Za-z0-9/_+=.@:-]{1,2048}$/, { error: 'must be a secret name or ARN' }),
+  // Secrets Manager's ClientRequestToken: 32 to 64 characters.
+  ClientRequestToken: z
+    .string({ error: 'must be a string' })
+    .regex(/^[A-Za-z0-9-]{32,64}$/, { error: 'must be 32-64 letters, digits or "-"' }),
+  RotationToken: z
+    .string({ error: 'must be a string' })
+    .regex(/^[A-Za-z0-9-]{1,256}$/, { error: 'must be 1-256 letters, digits or "-"' })
+    .optional(),
+});
+
+const rotationEvent = (event: unknown): RotationEvent => {
+  const parsed = rotationEventSchema.safeParse(event);
+  if (!parsed.success) {
+    throw validationFailed(
+      parsed.error.issues.flatMap((issue): FieldIssue[] =>
+        issue.code === 'unrecognized_keys'
+          ? issue.keys.map((key) => ({ field: key, rule: 'is not a field of a rotation event' }))
+          : [{ field: issue.path.map(String).join('.') || '(event)', rule: issue.message }],
+      ),
+    );
+  }
+  const { Step, SecretId, ClientRequestToken, RotationToken } = parsed.data;
+  return {
+    step: Step,
+    secretId: SecretId,
+    token: ClientRequestToken,
+    ...(RotationToken === undefined ? {} : { rotationToken: RotationToken }),
+  };
+};
+
 /**
  * Turns an API Gateway, EventBridge or direct (Step Functions, schedule, SDK) invocation into the
- * envelope's fields as sent (`internal.input`), by the mode invocationMode decided.
+ * envelope's fields as sent (`internal.input`), by the mode invocationMode decided; a Secrets
+ * Manager rotation event into the step it asks for (`internal.rotation`).
  */
 export const normalizeEvent = (options: NormalizeEventOptions): ResetMiddleware => ({
   before: (request) => {
     const mode = request.internal.mode ?? 'direct';
     if (mode === 'http') request.internal.input = httpInput(request.event, options.provider);
     else if (mode === 'eventbridge') request.internal.input = eventBridgeInput(request.event);
+    // The envelope's fields come from the secret's identity tags (rotation-secret), not the event.
+    else if (mode === 'rotation') request.internal.rotation = rotationEvent(request.event);
     else if (isObject(request.event)) request.internal.input = { ...request.event };
     else fail('(input)', 'must be a JSON object');
   },

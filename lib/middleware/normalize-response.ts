@@ -41,7 +41,10 @@ export const normalizeResponse = (options: NormalizeResponseOptions): ResetMiddl
   after: (request) => {
     const result = request.response as NormalizedResult;
     request.internal.outcome = result;
-    if (isReplay(result)) request.internal.notAnAttempt = true;
+    // Of a Secrets Manager rotation, only its last step's success is news (its failures all are).
+    const step = request.internal.rotation?.step;
+    if (isReplay(result) || (step !== undefined && step !== 'finishSecret'))
+      request.internal.notAnAttempt = true;
     logger.info('password reset finished', {
       ok: true,
       region: result.region,

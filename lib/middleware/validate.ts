@@ -27,6 +27,28 @@ const modeRules = (mode: InvocationMode, envelope: Envelope): FieldIssue[] => {
   return issues;
 };
 
+// In rotation mode the envelope's fields are the secret's tags: name them as the operator sees them.
+const TAG_OF_FIELD: Record<string, string> = {
+  region: 'SecretId tag "region"',
+  clusterId: 'SecretId tag "cluster-id"',
+  projectId: 'SecretId tag "project-id"',
+  account: 'SecretId tag "account"',
+  secretId: "SecretId (the secret's name)",
+};
+
+const fromSecretTags = (parse: () => Envelope): Envelope => {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof ResetError && error.fields) {
+      throw validationFailed(
+        error.fields.map(({ field, rule }) => ({ field: TAG_OF_FIELD[field] ?? field, rule })),
+      );
+    }
+    throw error;
+  }
+};
+
 /**
  * Validates the envelope with the provider's zod schema, then the rules that depend on the
  * invocation mode, then a supplied password against the provider's policy. Nothing after this
@@ -37,7 +59,10 @@ export const validate = <C>(options: ValidateOptions<C>): ResetMiddleware => {
   return {
     before: (request) => {
       const mode = request.internal.mode ?? 'direct';
-      const envelope = parseEnvelope(schema, request.internal.input);
+      const envelope =
+        mode === 'rotation'
+          ? fromSecretTags(() => parseEnvelope(schema, request.internal.input))
+          : parseEnvelope(schema, request.internal.input);
       const issues = modeRules(mode, envelope);
       if (issues.length > 0) throw validationFailed(issues);
       if (envelope.password !== undefined) {
@@ -51,7 +76,7 @@ export const validate = <C>(options: ValidateOptions<C>): ResetMiddleware => {
         }
       }
       request.internal.envelope = envelope;
-      request.event = new ResetRequest(mode, envelope);
+      request.event = new ResetRequest(mode, envelope, request.internal.rotation);
     },
   };
 };

@@ -29,7 +29,13 @@ const leaseStoreFailed = (operation: string, error: unknown): ResetError =>
     { cause: error },
   );
 
-type LeaseEntry = 'acquired' | 'reentered';
+/**
+ * How a lease was taken: new (or after its expiry); re-entered after an earlier invocation of the
+ * same rotation ended without releasing it (killed, or kept after an unknown outcome: what it sent
+ * may still be applied, so the lease must now run until it expires); or continued from an earlier
+ * step of the same rotation that handed it over with nothing in doubt (native rotation's steps).
+ */
+export type LeaseEntry = 'acquired' | 'reentered' | 'continued';
 
 /** What an idempotency key is bound to, and how its request ended. */
 interface KeyRecord {
@@ -102,7 +108,11 @@ export class LeaseTable {
         old?.owner?.S === lease.owner &&
         old.holder?.S !== lease.holder &&
         Number(old.leaseUntil?.N ?? 0) >= now;
-      return held ? 'reentered' : 'acquired';
+      if (!held) return 'acquired';
+      // Only a hand-over that said so is a clean continuation; a holder that never handed over
+      // (killed) or one from before this attribute existed counts as "may still be applied".
+      const cleanHandOver = old.holderDeadline?.N === '0' && old.mustExpire?.BOOL === false;
+      return cleanHandOver ? 'continued' : 'reentered';
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         throw new ResetError(
@@ -133,21 +143,27 @@ export class LeaseTable {
   }
 
   /**
-   * Keeps the lease until it expires, but lets the same rotation re-enter it at once: called when
-   * an invocation ends after an unknown outcome (a killed one cannot, and its retry waits for its
-   * deadline instead).
+   * Keeps the lease, but lets the same rotation re-enter it at once: called when an invocation ends
+   * after an unknown outcome (`mustExpire`: the lease then runs until it expires, whoever re-enters
+   * it), or between the steps of a native rotation (a killed invocation cannot hand over, and its
+   * retry waits for its deadline instead).
    */
-  async handOver(key: string, lease: { owner: string; holder: string }): Promise<void> {
+  async handOver(
+    key: string,
+    lease: { owner: string; holder: string },
+    options: { mustExpire: boolean } = { mustExpire: true },
+  ): Promise<void> {
     try {
       await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#tableName,
           Key: { pk: { S: key } },
-          UpdateExpression: 'SET holderDeadline = :ended',
+          UpdateExpression: 'SET holderDeadline = :ended, mustExpire = :mustExpire',
           ConditionExpression: '#owner = :owner AND holder = :holder',
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: {
             ':ended': { N: '0' },
+            ':mustExpire': { BOOL: options.mustExpire },
             ':owner': { S: lease.owner },
             ':holder': { S: lease.holder },
           },

@@ -2,6 +2,7 @@ import {
   CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
@@ -27,12 +28,22 @@ interface StoredPassword {
 
 export interface SecretState {
   arn: string;
+  /** The secret's name: what the project's records are keyed by, whichever id a caller used. */
+  name: string;
+  /** Whether Secrets Manager rotation is turned on (a rotation function is configured). */
+  rotationEnabled: boolean;
   /** versionId → staging labels (versions without a label are not listed) */
   versions: Map<string, string[]>;
   tags: Record<string, string>;
 }
 
-const MANAGED_BY = { Key: 'managed-by', Value: 'cluster-password-reset' } as const;
+export const MANAGED_BY = { Key: 'managed-by', Value: 'cluster-password-reset' } as const;
+
+/**
+ * Not part of the identity: the credentials account the secret was created with, which Secrets
+ * Manager's own rotation uses (its event names only the secret). An operator may change it.
+ */
+export const ACCOUNT_TAG = 'account';
 
 /** The identity tags every secret the project writes carries, set when it is created. */
 export const identityTags = (target: Target): Record<string, string> => ({
@@ -81,6 +92,8 @@ export class SecretStore {
       const answer = await this.#client.send(new DescribeSecretCommand({ SecretId: secretId }));
       return {
         arn: answer.ARN ?? secretId,
+        name: answer.Name ?? secretId,
+        rotationEnabled: answer.RotationEnabled === true,
         versions: new Map(Object.entries(answer.VersionIdsToStages ?? {})),
         tags: Object.fromEntries((answer.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
       };
@@ -96,7 +109,12 @@ export class SecretStore {
    * whatever we ask, so a new secret starts with a placeholder that holds no password: AWSCURRENT
    * never holds a password the provider has not accepted.
    */
-  async create(name: string, target: Target, placeholderToken: string): Promise<SecretState> {
+  async create(
+    name: string,
+    target: Target,
+    placeholderToken: string,
+    account: string,
+  ): Promise<SecretState> {
     const placeholder: StoredPassword = {
       provider: target.provider,
       region: target.region,
@@ -109,7 +127,10 @@ export class SecretStore {
           Description: `Admin password of ${target.provider} cluster ${target.clusterId} in ${target.region}, kept by cluster-password-reset`,
           SecretString: JSON.stringify(placeholder),
           ClientRequestToken: placeholderToken,
-          Tags: Object.entries(identityTags(target)).map(([Key, Value]) => ({ Key, Value })),
+          Tags: Object.entries({ ...identityTags(target), [ACCOUNT_TAG]: account }).map(([Key, Value]) => ({
+            Key,
+            Value,
+          })),
         }),
       );
     } catch (error) {
@@ -121,18 +142,53 @@ export class SecretStore {
     return created;
   }
 
-  async read(secretId: string, versionId: string): Promise<StoredPassword> {
+  /**
+   * A version's value; undefined for a version that has none yet (the empty AWSPENDING version
+   * Secrets Manager labels when it starts a rotation, before createSecret fills it).
+   */
+  async read(secretId: string, versionId: string): Promise<StoredPassword | undefined> {
     try {
       const answer = await this.#client.send(
         new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }),
       );
       return JSON.parse(answer.SecretString ?? '{}') as StoredPassword;
     } catch (error) {
+      if (error instanceof ResourceNotFoundException) return undefined;
       throw storeFailed('GetSecretValue', error);
     }
   }
 
-  async putPending(secretId: string, versionId: string, value: StoredPassword): Promise<void> {
+  /** When a version was created (epoch ms), or undefined if it is not listed. */
+  async createdAt(secretId: string, versionId: string): Promise<number | undefined> {
+    try {
+      let nextToken: string | undefined;
+      do {
+        const answer = await this.#client.send(
+          new ListSecretVersionIdsCommand({
+            SecretId: secretId,
+            ...(nextToken ? { NextToken: nextToken } : {}),
+          }),
+        );
+        const version = answer.Versions?.find((v) => v.VersionId === versionId);
+        if (version) return version.CreatedDate?.getTime();
+        nextToken = answer.NextToken;
+      } while (nextToken);
+      return undefined;
+    } catch (error) {
+      throw storeFailed('ListSecretVersionIds', error);
+    }
+  }
+
+  /**
+   * Stores a password as the version `versionId`, labelled AWSPENDING. Inside a native rotation the
+   * rotation token goes with it, so that Secrets Manager can tell the call belongs to the rotation.
+   */
+  async putPending(
+    secretId: string,
+    versionId: string,
+    value: StoredPassword,
+    rotationToken?: string,
+  ): Promise<void> {
     try {
       await this.#client.send(
         new PutSecretValueCommand({
@@ -140,6 +196,7 @@ export class SecretStore {
           ClientRequestToken: versionId,
           SecretString: JSON.stringify(value),
           VersionStages: [AWSPENDING],
+          ...(rotationToken === undefined ? {} : { RotationToken: rotationToken }),
         }),
       );
     } catch (error) {

@@ -37,8 +37,22 @@ describe('scheduled rotations from stage parameters', () => {
   });
 
   it.each([
+    ['ncloud-cdss', 'KR', 'NcloudCdssResetCmakPasswordLambdaFunction'],
+    ['otc-css', 'eu-de', 'OtcCssResetAdminPasswordLambdaFunction'],
+    ['huaweicloud-css', 'ap-southeast-1', 'HuaweicloudCssResetAdminPasswordLambdaFunction'],
+  ])("invokes the %s provider's handler", async (provider, region, fn) => {
+    const target = { provider, region, clusterId: '1009123' };
+    const { Resources } = await withRotations([{ schedule: 'rate(30 days)', target }]);
+    expect(Resources.ScheduledRotation0Rule.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': [fn, 'Arn'] });
+    expect(Resources.ScheduledRotation0Permission.Properties.FunctionName).toEqual({
+      'Fn::GetAtt': [fn, 'Arn'],
+    });
+  });
+
+  it.each([
     [{ schedule: 'every day', target: { provider: 'otc-css' } }, 'needs a schedule'],
     [{ schedule: 'rate(1 day)', target: { provider: 'aws-rds' } }, 'unknown provider'],
+    [{ schedule: 'rate(1 day)', target: { provider: 'toString' } }, 'unknown provider'],
     [{ schedule: 'rate(1 day)', target: { provider: 'otc-css', password: 'x' } }, 'must not hold a password'],
   ])('refuses %j at package time', async (entry, problem) => {
     await expect(withRotations([entry])).rejects.toThrow(problem);

@@ -147,6 +147,7 @@ describe('the packaged CloudFormation template', () => {
           'secretsmanager:GetSecretValue',
           'secretsmanager:PutSecretValue',
           'secretsmanager:UpdateSecretVersionStage',
+          'secretsmanager:ListSecretVersionIds',
           'kms:Decrypt',
           'kms:GenerateDataKey',
           'dynamodb:GetItem',
@@ -172,6 +173,10 @@ describe('the packaged CloudFormation template', () => {
       expect(resourcesOf('secretsmanager:PutSecretValue')).toEqual([
         sub(`secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${SECRETS}/${provider}/*`),
       ]);
+      // Native rotation reads the versions of the provider's secrets, in the same statement.
+      expect(statements.find((s) => [s.Action].flat().includes('secretsmanager:ListSecretVersionIds'))).toBe(
+        statements.find((s) => [s.Action].flat().includes('secretsmanager:PutSecretValue')),
+      );
       expect(resourcesOf('dynamodb:PutItem')).toEqual([{ 'Fn::GetAtt': ['LeaseTable', 'Arn'] }]);
       // Secrets: the provider's subtree for the rotation, and the fingerprint key read only.
       expect(
@@ -324,6 +329,43 @@ describe('EventBridge rules, asynchronous invocation and the state machine', () 
     }
     const [, queue] = resourcesOfType('AWS::SQS::Queue')[0] ?? [];
     expect(queue?.Properties).toMatchObject({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+  });
+
+  it.each([
+    ['NcloudCdssResetCmakPasswordLambdaFunction'],
+    ['OtcCssResetAdminPasswordLambdaFunction'],
+    ['HuaweicloudCssResetAdminPasswordLambdaFunction'],
+  ])('lets Secrets Manager of this account alone invoke %s as a rotation function', (fn) => {
+    const permissions = resourcesOfType('AWS::Lambda::Permission').filter(
+      ([, p]) => p.Properties.Principal === 'secretsmanager.amazonaws.com',
+    );
+    const mine = permissions.filter(([, p]) => p.Properties.FunctionName?.['Fn::GetAtt']?.[0] === fn);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]?.[1].Properties).toEqual({
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [fn, 'Arn'] },
+      Principal: 'secretsmanager.amazonaws.com',
+      SourceAccount: { Ref: 'AWS::AccountId' },
+    });
+    expect(permissions).toHaveLength(3);
+  });
+
+  it("deploys the stage's rotation schedules, after the handler's Secrets Manager permission", () => {
+    // Stage `ci` lists one (serverless.yml params.ci.rotationSchedules).
+    const schedules = resourcesOfType('AWS::SecretsManager::RotationSchedule');
+    expect(schedules).toHaveLength(1);
+    const [, schedule] = schedules[0] as [string, { DependsOn?: string[]; Properties: Record<string, any> }];
+    expect(schedule.Properties).toEqual({
+      SecretId: `${SECRETS}/otc-css/eu-de/4f3deec3-efa8-4598-bf91-560aad1377a3`,
+      RotationLambdaARN: { 'Fn::GetAtt': ['OtcCssResetAdminPasswordLambdaFunction', 'Arn'] },
+      RotationRules: { ScheduleExpression: 'rate(30 days)', Duration: '3h' },
+      RotateImmediatelyOnUpdate: false,
+    });
+    expect(schedule.DependsOn).toEqual(['OtcCssResetAdminPasswordSecretsManagerPermission']);
+    expect(template.Resources.OtcCssResetAdminPasswordSecretsManagerPermission?.Type).toBe(
+      'AWS::Lambda::Permission',
+    );
+    expect(template.Resources.OtcCssResetAdminPasswordLambdaFunction?.Type).toBe('AWS::Lambda::Function');
   });
 
   it('deploys no schedule when the stage lists none', () => {

@@ -70,6 +70,25 @@ describe('LeaseTable: the cluster lease', () => {
     expect(await leases.acquire('k', LEASE, NOW)).toBe('acquired');
   });
 
+  it('continues a lease an earlier step handed over with nothing in doubt, and only that', async () => {
+    const handedOver = (mustExpire?: boolean) => ({
+      Attributes: {
+        owner: { S: 'version-1' },
+        holder: { S: 'step-1/nonce' },
+        holderDeadline: { N: '0' },
+        leaseUntil: { N: String(NOW + 1) },
+        ...(mustExpire === undefined ? {} : { mustExpire: { BOOL: mustExpire } }),
+      },
+    });
+    ddb.on(PutItemCommand).resolves(handedOver(false));
+    expect(await leases.acquire('k', LEASE, NOW)).toBe('continued');
+    ddb.on(PutItemCommand).resolves(handedOver(true));
+    expect(await leases.acquire('k', LEASE, NOW)).toBe('reentered');
+    // A lease handed over before the attribute existed was handed over after an unknown outcome.
+    ddb.on(PutItemCommand).resolves(handedOver());
+    expect(await leases.acquire('k', LEASE, NOW)).toBe('reentered');
+  });
+
   it('answers ROTATION_IN_PROGRESS while another rotation, or a live invocation of this one, has it', async () => {
     ddb.on(PutItemCommand).rejects(conditionFailed());
     await expect(leases.acquire('k', LEASE, NOW)).rejects.toMatchObject({
@@ -92,22 +111,30 @@ describe('LeaseTable: the cluster lease', () => {
     await expect(leases.release('k', LEASE)).resolves.toBeUndefined();
   });
 
-  it('hands a kept lease over to the same rotation: ends the holder, keeps the expiry', async () => {
-    ddb.on(UpdateItemCommand).resolves({});
-    await leases.handOver('k', LEASE);
-    expect(ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input).toEqual({
-      TableName: 'leases',
-      Key: { pk: { S: 'k' } },
-      UpdateExpression: 'SET holderDeadline = :ended',
-      ConditionExpression: '#owner = :owner AND holder = :holder',
-      ExpressionAttributeNames: { '#owner': 'owner' },
-      ExpressionAttributeValues: {
-        ':ended': { N: '0' },
-        ':owner': { S: 'version-1' },
-        ':holder': { S: 'request-1/nonce' },
-      },
-    });
-  });
+  it.each([
+    [undefined, true],
+    [{ mustExpire: true }, true],
+    [{ mustExpire: false }, false],
+  ])(
+    'hands a lease over to the same rotation (%j): ends the holder, keeps the expiry',
+    async (options, mustExpire) => {
+      ddb.on(UpdateItemCommand).resolves({});
+      await leases.handOver('k', LEASE, options);
+      expect(ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input).toEqual({
+        TableName: 'leases',
+        Key: { pk: { S: 'k' } },
+        UpdateExpression: 'SET holderDeadline = :ended, mustExpire = :mustExpire',
+        ConditionExpression: '#owner = :owner AND holder = :holder',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: {
+          ':ended': { N: '0' },
+          ':mustExpire': { BOOL: mustExpire },
+          ':owner': { S: 'version-1' },
+          ':holder': { S: 'request-1/nonce' },
+        },
+      });
+    },
+  );
 
   it('maps DynamoDB failures to SECRET_STORE_FAILED (retryable), naming only the exception', async () => {
     ddb

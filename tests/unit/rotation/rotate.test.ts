@@ -237,7 +237,7 @@ describe('rotatePassword', () => {
       Description: 'Admin password of ncloud-cdss cluster 1009123 in KR, kept by cluster-password-reset',
       SecretString: JSON.stringify({ provider: 'ncloud-cdss', region: 'KR', clusterId: '1009123' }),
       ClientRequestToken: PLACEHOLDER,
-      Tags: OWN_TAGS,
+      Tags: [...OWN_TAGS, { Key: 'account', Value: 'default' }],
     });
   });
 

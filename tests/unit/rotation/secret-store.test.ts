@@ -19,7 +19,13 @@ const ARN = `arn:aws:secretsmanager:eu-central-1:123456789012:secret:${NAME}-AbC
 const target = { provider: 'ncloud-cdss' as const, region: 'KR', clusterId: '1009123' };
 
 describe('secret identity', () => {
-  const state = (tags: Record<string, string>) => ({ arn: ARN, versions: new Map(), tags });
+  const state = (tags: Record<string, string>) => ({
+    arn: ARN,
+    name: 'name',
+    rotationEnabled: false,
+    versions: new Map(),
+    tags,
+  });
   const own = identityTags({ ...target, projectId: 'p1' });
 
   it('tags a secret with the project and the cluster it belongs to', () => {
@@ -52,11 +58,12 @@ describe('SecretStore', () => {
   it('creates a missing secret with a placeholder first version that holds no password', async () => {
     sm.on(DescribeSecretCommand).resolves({
       ARN,
+      Name: NAME,
       VersionIdsToStages: { 'placeholder-token-0000000000000000': ['AWSCURRENT'] },
       Tags: [{ Key: 'managed-by', Value: 'cluster-password-reset' }],
     });
     sm.on(CreateSecretCommand).resolves({ ARN });
-    const state = await store.create(NAME, target, 'placeholder-token-0000000000000000');
+    const state = await store.create(NAME, target, 'placeholder-token-0000000000000000', 'team-a');
     expect(sm.commandCalls(CreateSecretCommand)[0]?.args[0].input).toEqual({
       Name: NAME,
       Description: 'Admin password of ncloud-cdss cluster 1009123 in KR, kept by cluster-password-reset',
@@ -67,10 +74,14 @@ describe('SecretStore', () => {
         { Key: 'provider', Value: 'ncloud-cdss' },
         { Key: 'region', Value: 'KR' },
         { Key: 'cluster-id', Value: '1009123' },
+        // Not identity: the credentials account Secrets Manager's own rotation will use.
+        { Key: 'account', Value: 'team-a' },
       ],
     });
     expect(state).toEqual({
       arn: ARN,
+      name: NAME,
+      rotationEnabled: false,
       versions: new Map([['placeholder-token-0000000000000000', ['AWSCURRENT']]]),
       tags: { 'managed-by': 'cluster-password-reset' },
     });
@@ -79,7 +90,7 @@ describe('SecretStore', () => {
   it('uses the secret another rotation created in between', async () => {
     sm.on(DescribeSecretCommand).resolves({ ARN, VersionIdsToStages: {} });
     sm.on(CreateSecretCommand).rejects(new ResourceExistsException({ message: 'exists', $metadata: {} }));
-    expect((await store.create(NAME, target, 't'.repeat(32))).arn).toBe(ARN);
+    expect((await store.create(NAME, target, 't'.repeat(32), 'default')).arn).toBe(ARN);
   });
 
   it('writes the pending version with the derived token and only the AWSPENDING label', async () => {
