@@ -113,5 +113,6 @@ export const demoInstructions = ({
     `  curl -s ${sandbox.urls.aws}/_sandbox/rotations`,
     `  curl -s ${sandbox.urls.aws}/_sandbox/otc/clusters/${otc.region}/${otc.clusterId}`,
     `  curl -s '${sandbox.urls.aws}/_sandbox/secrets?name=${otcSecret}'`,
+    `  curl -s '${sandbox.urls.aws}/_sandbox/secrets?name=${otcSecret}&stage=AWSPENDING'`,
   ].join('\n');
 };

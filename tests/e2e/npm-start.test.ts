@@ -132,6 +132,30 @@ it.each([
   60_000,
 );
 
+it("runs the README's Secrets Manager rotation as written: four steps, cluster == AWSCURRENT, no AWSPENDING", async () => {
+  const commands = await readmeCommands('readme-rotation');
+  for (const command of commands) expect(logs).toContain(command);
+  const [rotate, listRotations, showCluster, showSecret, showPending] = commands;
+  // The OTC secret exists once the README's OTC reset has run (the test above, or here).
+  const [otcReset] = (await readmeCommands()).slice(3, 4);
+  await sh(otcReset as string);
+  const before = await sh(showSecret as string);
+  const answer = await sh(rotate as string);
+  expect(answer.VersionId).toEqual(expect.any(String));
+  const rotations = (await sh(listRotations as string)) as Array<Record<string, any>>;
+  expect(rotations.find((r) => r.token === answer.VersionId)).toMatchObject({
+    finished: true,
+    steps: ['createSecret', 'setSecret', 'testSecret', 'finishSecret'].map((step) => ({ step, ok: true })),
+  });
+  const cluster = await sh(showCluster as string);
+  const secret = await sh(showSecret as string);
+  expect(secret.password).toBe(cluster.password);
+  expect(secret.password).not.toBe(before.password);
+  expect(logs).not.toContain(cluster.password);
+  const pending = await exec('sh', ['-c', showPending as string]).then(({ stdout }) => JSON.parse(stdout));
+  expect(pending).toEqual({ message: 'no such secret version' });
+}, 60_000);
+
 it("runs the README's EventBridge and Step Functions commands as written", async () => {
   const [putEvent, listEvents, runFleet] = await readmeCommands('readme-events');
   const put = await sh(putEvent as string);
