@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ACCOUNT, REGION } from './aws.ts';
+import { lambdaFunctionArn } from './aws.ts';
 import type { Invoke } from './lambda-invoke.ts';
 
 // Lambda's asynchronous invocation, as the sandbox plays it for EventBridge rules. serverless-offline
@@ -39,8 +39,7 @@ export interface AsyncInvocationOptions {
   now?: () => number;
 }
 
-export const lambdaFunctionArn = (functionName: string): string =>
-  `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${functionName}`;
+export { lambdaFunctionArn };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -29,11 +29,11 @@ const modeRules = (mode: InvocationMode, envelope: Envelope): FieldIssue[] => {
 
 // In rotation mode the envelope's fields are the secret's tags: name them as the operator sees them.
 const TAG_OF_FIELD: Record<string, string> = {
-  region: 'SecretId tag "region"',
-  clusterId: 'SecretId tag "cluster-id"',
-  projectId: 'SecretId tag "project-id"',
-  account: 'SecretId tag "account"',
-  secretId: "SecretId (the secret's name)",
+  region: 'SecretId.tags.region',
+  clusterId: 'SecretId.tags.cluster-id',
+  projectId: 'SecretId.tags.project-id',
+  account: 'SecretId.tags.account',
+  secretId: 'SecretId',
 };
 
 const fromSecretTags = (parse: () => Envelope): Envelope => {

@@ -119,11 +119,20 @@ const runStep = async <C>(rotation: Rotation<C>, request: NativeRotationRequest<
   const record = await deps.leases.versionRecord(versionRecordKey(secretName, versionId));
   const report: PasswordReport = { source: 'generated', stored: true, secretArn: secret.arn, versionId };
   const nothingLeft = (): StepOutcome => ({ result: replayOf(rotation.answer(report)), lease: 'release' });
-  if (stages.includes(AWSCURRENT)) return nothingLeft();
+  if (record?.state === 'discarded' && !record.error?.retryable) {
+    // Refused for good: never sent again, every retry answers the refusal (and finishes the discard
+    // if the label's removal failed the first time).
+    if (stages.includes(AWSPENDING)) await deps.secrets.removePending(secretName, versionId);
+    throw replayedFailure(record.error ?? unknownDiscard);
+  }
+  if (stages.includes(AWSCURRENT)) {
+    // A finishSecret that died between its two label moves left AWSPENDING on the current version.
+    if (stages.includes(AWSPENDING)) await deps.secrets.removePending(secretName, versionId);
+    return nothingLeft();
+  }
   if (!stages.includes(AWSPENDING)) {
     // Finished by another rotation's roll forward, then superseded: this rotation happened.
     if (record?.state === 'applied') return nothingLeft();
-    if (record?.state === 'discarded') throw replayedFailure(record.error ?? unknownDiscard);
     throw validationFailed([
       {
         field: 'ClientRequestToken',

@@ -275,6 +275,11 @@ export const settleOtherPending = async <C>(
   if (pending === undefined || pending === rotation.versionId) return secret;
   const { deps, secretName, client, request } = rotation;
   const record = await deps.leases.versionRecord(versionRecordKey(secretName, pending));
+  if (record?.state === 'discarded') {
+    // Refused for good earlier; only the label's removal failed. It is never sent again.
+    await deps.secrets.removePending(secretName, pending);
+    return (await deps.secrets.describe(secretName)) ?? secret;
+  }
   if (record?.state !== 'applied') {
     const stored = await deps.secrets.read(secretName, pending);
     if (!stored?.password) {

@@ -166,8 +166,13 @@ const rotateStored = async <C>(
 
   if (stages?.includes(AWSPENDING)) {
     // Our version, left pending by an earlier attempt of this key. If the provider applied it,
-    // only the promotion is left; otherwise re-send exactly that password.
+    // only the promotion is left; otherwise re-send exactly that password, unless it was refused
+    // for good (and the label's removal failed then): that discard is finished, nothing is sent.
     if (record?.state === 'applied') return promoteOwn(rotation, secret, report, {});
+    if (record?.state === 'discarded' && !record.error?.retryable) {
+      await deps.secrets.removePending(secretName, versionId);
+      throw replayedFailure(record.error ?? unknownDiscard);
+    }
     const password = await readPassword(rotation, versionId);
     return sendOwn(rotation, secret, report, password, record);
   }

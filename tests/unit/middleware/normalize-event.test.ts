@@ -133,4 +133,45 @@ describe('normalize-event', () => {
     const error = await rejection(payload);
     expect(error.fields).toEqual([{ field: '(input)', rule: 'must be a JSON object' }]);
   });
+
+  const TOKEN = '6f1c2a4e-0b7d-4c1e-9a3f-2d5e8b9c0a11';
+  const rotationEvent = (change: Record<string, unknown> = {}) => ({
+    Step: 'setSecret',
+    SecretId: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:cluster-password-reset/test/x-AbCdEf',
+    ClientRequestToken: TOKEN,
+    ...change,
+  });
+
+  it("reads a Secrets Manager rotation event into the step it asks for, leaving the envelope's fields to the secret", async () => {
+    const run = await runChain(chain, rotationEvent({ RotationToken: 'rotation-token-1' }));
+    expect(run.error).toBeUndefined();
+    expect(run.internal.mode).toBe('rotation');
+    expect(run.internal.rotation).toEqual({
+      step: 'setSecret',
+      secretId:
+        'arn:aws:secretsmanager:eu-central-1:123456789012:secret:cluster-password-reset/test/x-AbCdEf',
+      token: TOKEN,
+      rotationToken: 'rotation-token-1',
+    });
+    expect(run.internal.input).toBeUndefined();
+    const withoutToken = await runChain(chain, rotationEvent());
+    expect(withoutToken.internal.rotation).toEqual({
+      step: 'setSecret',
+      secretId: expect.any(String),
+      token: TOKEN,
+    });
+  });
+
+  it.each([
+    [{ Step: 'deleteSecret' }, 'Step', 'must be one of createSecret, setSecret, testSecret, finishSecret'],
+    [{ ClientRequestToken: 'too-short' }, 'ClientRequestToken', 'must be 32-64 letters, digits or "-"'],
+    [{ ClientRequestToken: 42 }, 'ClientRequestToken', 'must be a string'],
+    [{ SecretId: 'has space' }, 'SecretId', 'must be a secret name or ARN'],
+    [{ RotationToken: 'bad token!' }, 'RotationToken', 'must be 1-256 letters, digits or "-"'],
+    [{ Extra: 'x' }, 'Extra', 'is not a field of a rotation event'],
+  ])('refuses the rotation event %j, naming the field', async (change, field, rule) => {
+    const error = await rejection(rotationEvent(change));
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(error.fields).toEqual([{ field, rule }]);
+  });
 });

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, type ErrorCode, ResetError } from '../../../lib/errors.ts';
 import { type InvocationMode, invocationMode } from '../../../lib/middleware/invocation.ts';
-import { normalizeResponse } from '../../../lib/middleware/normalize-response.ts';
+import { normalizeEvent } from '../../../lib/middleware/normalize-event.ts';
+import { normalizeResponse, wasAttempt } from '../../../lib/middleware/normalize-response.ts';
+import type { SuccessResult } from '../../../lib/result.ts';
+import { replayOf } from '../../../lib/rotation/protocol.ts';
 import { given, runChain } from '../../support/chain.ts';
 import { ncloudHttpEvent } from '../../support/events.ts';
 
@@ -97,4 +100,62 @@ describe('normalize-response', () => {
     expect(await succeedWith('direct', result)).toBe(result);
     expect(await succeedWith('eventbridge', result)).toBe(result);
   });
+  /** One Secrets Manager rotation step through the real mode and event steps, answered by `handler`. */
+  const rotationStep = (Step: string, handler: () => Promise<unknown>) =>
+    runChain(
+      [
+        invocationMode(),
+        normalizeResponse(OPTIONS),
+        normalizeEvent({ provider: 'ncloud-cdss' }),
+        given({ mode: 'rotation', envelope: ENVELOPE }),
+      ],
+      {
+        Step,
+        SecretId: 'cluster-password-reset/test/ncloud-cdss/KR/1',
+        ClientRequestToken: '6f1c2a4e-0b7d-4c1e-9a3f-2d5e8b9c0a11',
+      },
+      handler,
+    );
+
+  const SUCCESS = { ok: true, provider: 'ncloud-cdss', region: 'KR', clusterId: '1', dryRun: false };
+
+  it.each(['createSecret', 'setSecret', 'testSecret'])(
+    'counts the success of the non-final step %s as no attempt, passing it through',
+    async (step) => {
+      const result = { ...SUCCESS };
+      const run = await rotationStep(step, async () => result);
+      expect(run.error).toBeUndefined();
+      expect(run.response).toBe(result);
+      expect(run.internal.notAnAttempt).toBe(true);
+      expect(wasAttempt(run)).toBe(false);
+    },
+  );
+
+  it("counts finishSecret's success as an attempt, unless it is a replay", async () => {
+    const run = await rotationStep('finishSecret', async () => ({ ...SUCCESS }));
+    expect(run.response).toMatchObject({ ok: true });
+    expect(wasAttempt(run)).toBe(true);
+    const replay = await rotationStep('finishSecret', async () => replayOf({ ...SUCCESS } as SuccessResult));
+    expect(wasAttempt(replay)).toBe(false);
+  });
+
+  it.each(['createSecret', 'setSecret', 'testSecret', 'finishSecret'])(
+    'throws a failed %s as an error named after the code, counted as an attempt',
+    async (step) => {
+      const run = await rotationStep(step, async () => {
+        throw new ResetError('CLUSTER_STATE_CONFLICT', 'busy');
+      });
+      expect(run.response).toBeUndefined();
+      expect(run.error?.name).toBe('ClusterStateConflict');
+      expect(run.error?.message).toBe('busy');
+      expect(run.error?.stack).toBe('ClusterStateConflict: busy');
+      expect(run.internal.outcome).toMatchObject({
+        ok: false,
+        region: 'KR',
+        clusterId: '1',
+        error: { code: 'CLUSTER_STATE_CONFLICT' },
+      });
+      expect(wasAttempt(run)).toBe(true);
+    },
+  );
 });

@@ -119,6 +119,43 @@ describe('validate', () => {
     expect(JSON.stringify(error.fields) + error.message).not.toContain('short&/');
   });
 
+  const TOKEN = '6f1c2a4e-0b7d-4c1e-9a3f-2d5e8b9c0a11';
+  const fromTags = {
+    provider: 'ncloud-cdss',
+    ...valid,
+    account: 'default',
+    secretId: `${ROOT}KR/1009123`,
+    idempotencyKey: TOKEN,
+  };
+
+  it("accepts the fields a rotation event's secret tags give", async () => {
+    expect(await run('rotation', fromTags)).toEqual({
+      provider: 'ncloud-cdss',
+      region: 'KR',
+      clusterId: '1009123',
+      account: 'default',
+      secretId: `${ROOT}KR/1009123`,
+      storePassword: true,
+      dryRun: false,
+      idempotencyKey: TOKEN,
+    });
+  });
+
+  it.each([
+    [{ region: 'kr' }, 'SecretId.tags.region', 'must be one of KR, SGN, JPN'],
+    [
+      { clusterId: 'abc' },
+      'SecretId.tags.cluster-id',
+      "must be the cluster's serviceGroupInstanceNo (digits only)",
+    ],
+    [{ account: '../other' }, 'SecretId.tags.account', 'must be 1-64 letters, digits, ".", "_" or "-"'],
+    [{ secretId: 'other-prefix/x' }, 'SecretId', outsideRoot],
+  ])('names a bad tag as the operator sees it in rotation mode (%j)', async (change, field, rule) => {
+    const error = await rejection('rotation', { ...fromTags, ...change });
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(error.fields).toEqual([{ field, rule }]);
+  });
+
   it('accepts a valid supplied password over HTTP', async () => {
     expect((await run('http', { ...valid, password: 'asd123!@#' })).password).toBe('asd123!@#');
   });

@@ -9,6 +9,7 @@ import {
   CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   ResourceNotFoundException,
   SecretsManagerClient,
@@ -415,6 +416,36 @@ describe('rotatePassword', () => {
     expect(sentPasswords).toEqual([]);
   });
 
+  it('finishes its own discard whose label removal failed: AWSPENDING removed, the refusal answered, nothing sent', async () => {
+    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'], [MINE]: ['AWSPENDING'] });
+    const error = { code: 'PASSWORD_POLICY_VIOLATION', message: 'refused', retryable: false };
+    records({
+      [`version#${NAME}#${MINE}`]: { state: { S: 'discarded' }, error: { S: JSON.stringify(error) } },
+    });
+    await expect(rotate()).rejects.toMatchObject({ code: 'PASSWORD_POLICY_VIOLATION', replayed: true });
+    expect(stageCalls()).toEqual([{ SecretId: NAME, VersionStage: 'AWSPENDING', RemoveFromVersionId: MINE }]);
+    expect(sentPasswords).toEqual([]);
+  });
+
+  it('never sends another attempt’s password recorded as discarded: the discard is finished, then its own', async () => {
+    existingSecret({ [PLACEHOLDER]: ['AWSCURRENT'], [OTHER]: ['AWSPENDING'] });
+    const error = { code: 'PASSWORD_POLICY_VIOLATION', message: 'refused', retryable: false };
+    records({
+      [`version#${NAME}#${OTHER}`]: { state: { S: 'discarded' }, error: { S: JSON.stringify(error) } },
+    });
+    sm.on(GetSecretValueCommand, { SecretId: NAME }).resolves({
+      SecretString: JSON.stringify({ password: 'Refused-pw-1!' }),
+    });
+    expect((await rotate()).ok).toBe(true);
+    expect(stageCalls()[0]).toEqual({
+      SecretId: NAME,
+      VersionStage: 'AWSPENDING',
+      RemoveFromVersionId: OTHER,
+    });
+    expect(sentPasswords).toHaveLength(1);
+    expect(sentPasswords).not.toContain('Refused-pw-1!');
+  });
+
   it('answers a completed key from its record without a lease, marked as a replay', async () => {
     const recorded = { ok: true, providerRequestId: 'first-attempt' };
     const fingerprints = new RequestFingerprints(
@@ -548,6 +579,74 @@ describe('rotatePassword', () => {
     expect(stageCalls()).toEqual([]);
     expect(sm.commandCalls(PutSecretValueCommand)).toEqual([]);
     expect(log.at(-1)).toBe('ddb:releaseLease');
+  });
+
+  /** Another token's AWSPENDING version without a value: a Secrets Manager rotation before createSecret. */
+  const emptyPendingOf = (ageMs: number) => {
+    sm.on(DescribeSecretCommand)
+      .resolvesOnce({
+        ARN: `arn:${NAME}`,
+        VersionIdsToStages: { [PLACEHOLDER]: ['AWSCURRENT'], [OTHER]: ['AWSPENDING'] },
+        Tags: OWN_TAGS,
+      })
+      .resolves({
+        ARN: `arn:${NAME}`,
+        VersionIdsToStages: { [PLACEHOLDER]: ['AWSCURRENT'] },
+        Tags: OWN_TAGS,
+      });
+    sm.on(GetSecretValueCommand, { SecretId: NAME, VersionId: OTHER }).rejects(
+      new ResourceNotFoundException({ message: 'no value', $metadata: {} }),
+    );
+    sm.on(ListSecretVersionIdsCommand).resolves({
+      Versions: [
+        { VersionId: PLACEHOLDER, CreatedDate: new Date(Date.now() - 86_400_000) },
+        { VersionId: OTHER, CreatedDate: new Date(Date.now() - ageMs) },
+      ],
+    });
+  };
+
+  it('answers ROTATION_IN_PROGRESS for a young empty AWSPENDING version, sending and removing nothing', async () => {
+    emptyPendingOf(10_000);
+    await expect(rotate()).rejects.toMatchObject({ code: 'ROTATION_IN_PROGRESS' });
+    expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([
+      { SecretId: NAME, VersionId: OTHER },
+    ]);
+    expect(sm.commandCalls(ListSecretVersionIdsCommand).map((c) => c.args[0].input)).toEqual([
+      { SecretId: NAME },
+    ]);
+    expect(stageCalls()).toEqual([]);
+    expect(sm.commandCalls(PutSecretValueCommand)).toEqual([]);
+    expect(sentPasswords).toEqual([]);
+    expect(log).toEqual(['ddb:bindKey', 'ddb:acquireLease', 'provider:assertReady', 'ddb:releaseLease']);
+  });
+
+  it('removes AWSPENDING from an empty version older than a lease, then rotates its own', async () => {
+    emptyPendingOf((config.leaseSeconds + 1) * 1000);
+    const result = await rotate();
+    expect(result.ok).toBe(true);
+    expect(stageCalls()).toEqual([
+      { SecretId: NAME, VersionStage: 'AWSPENDING', RemoveFromVersionId: OTHER },
+      { SecretId: NAME, VersionStage: 'AWSCURRENT', MoveToVersionId: MINE, RemoveFromVersionId: PLACEHOLDER },
+      { SecretId: NAME, VersionStage: 'AWSPENDING', RemoveFromVersionId: MINE },
+    ]);
+    expect(log).toEqual([
+      'ddb:bindKey',
+      'ddb:acquireLease',
+      'provider:assertReady',
+      'sm:stage',
+      'sm:putPending',
+      'ddb:markVersion:sent',
+      'provider:reset',
+      'ddb:markVersion:applied',
+      'sm:stage',
+      'sm:stage',
+      'provider:awaitSettled',
+      'ddb:finishKey:completed',
+      'ddb:releaseLease',
+    ]);
+    // Nothing was sent for the empty version: only this key's own password.
+    expect(sentPasswords).toHaveLength(1);
+    expect(writes().filter((item) => item?.pk?.S === `version#${NAME}#${OTHER}`)).toEqual([]);
   });
 
   it('answers success when only recording the result or releasing the lease fails', async () => {
