@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Config } from './config.ts';
 import { type FieldIssue, validationFailed } from './errors.ts';
 import type { ProviderDefinition } from './providers/types.ts';
@@ -12,35 +12,43 @@ export const envelopeSchema = (provider: ProviderDefinition, config: Config) => 
   const regions = provider.regions(config);
   const secretRoot = `${config.secretPrefix}/${provider.id}/`;
   const shape = {
-    provider: z.literal(provider.id, { error: `must be "${provider.id}" for this handler` }).optional(),
+    provider: z.optional(z.literal(provider.id, { error: `must be "${provider.id}" for this handler` })),
     region: z.enum(regions, { error: `must be one of ${regions.join(', ')}` }),
     clusterId: provider.clusterId,
-    account: z
-      .string({ error: 'must be a string' })
-      .regex(ACCOUNT_PATTERN, { error: 'must be 1-64 letters, digits, ".", "_" or "-"' })
-      .default('default'),
-    password: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
-    storePassword: z.boolean({ error: 'must be true or false' }).default(true),
-    secretId: z
-      .string({ error: 'must be a string' })
-      .regex(SECRET_NAME_PATTERN, { error: 'must be a Secrets Manager secret name' })
-      // The handler's IAM role reaches only this provider's subtree of the secret prefix.
-      .refine((name) => name.startsWith(secretRoot) && !name.split('/').includes('..'), {
-        error: `must name a secret under "${secretRoot}"`,
-      })
-      .optional(),
-    dryRun: z.boolean({ error: 'must be true or false' }).default(false),
-    idempotencyKey: z
-      .string({ error: 'must be a string' })
-      .regex(IDEMPOTENCY_KEY_PATTERN, { error: 'must be 1-128 letters, digits, ".", "_", ":" or "-"' })
-      .optional(),
+    account: z._default(
+      z
+        .string({ error: 'must be a string' })
+        .check(z.regex(ACCOUNT_PATTERN, { error: 'must be 1-64 letters, digits, ".", "_" or "-"' })),
+      'default',
+    ),
+    password: z.optional(
+      z.string({ error: 'must be a string' }).check(z.minLength(1, { error: 'must not be empty' })),
+    ),
+    storePassword: z._default(z.boolean({ error: 'must be true or false' }), true),
+    secretId: z.optional(
+      z.string({ error: 'must be a string' }).check(
+        z.regex(SECRET_NAME_PATTERN, { error: 'must be a Secrets Manager secret name' }),
+        // The handler's IAM role reaches only this provider's subtree of the secret prefix.
+        z.refine((name) => name.startsWith(secretRoot) && !name.split('/').includes('..'), {
+          error: `must name a secret under "${secretRoot}"`,
+        }),
+      ),
+    ),
+    dryRun: z._default(z.boolean({ error: 'must be true or false' }), false),
+    idempotencyKey: z.optional(
+      z
+        .string({ error: 'must be a string' })
+        .check(
+          z.regex(IDEMPOTENCY_KEY_PATTERN, { error: 'must be 1-128 letters, digits, ".", "_", ":" or "-"' }),
+        ),
+    ),
   };
   // One shape for every provider, so that the envelope's type is the schema's: a provider without
   // project scopes refuses the field as unknown.
   const projectId = provider.projectId
-    ? provider.projectId.optional()
-    : z.undefined({ error: 'is not a field of this request' }).optional();
-  return z.strictObject({ ...shape, projectId });
+    ? z.optional(provider.projectId)
+    : z.optional(z.undefined({ error: 'is not a field of this request' }));
+  return z.strictObject({ ...shape, projectId }, { error: 'must be a JSON object' });
 };
 
 /** The request envelope, after validation and defaults: what the schema parses to. */
@@ -53,7 +61,7 @@ const valueAt = (input: unknown, path: ReadonlyArray<PropertyKey>): unknown =>
   );
 
 /** zod issues as `{ field, rule }`, one per field, never quoting the value. */
-const fieldIssues = (error: z.ZodError, input: unknown): FieldIssue[] => {
+const fieldIssues = (error: z.core.$ZodError, input: unknown): FieldIssue[] => {
   const fields: FieldIssue[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {

@@ -1,10 +1,8 @@
-import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schemas/api-gateway';
-import { APIGatewayProxyEventV2Schema } from '@aws-lambda-powertools/parser/schemas/api-gatewayv2';
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type FieldIssue, validationFailed } from '../errors.ts';
 import type { ProviderId } from '../providers/types.ts';
 import { ROTATION_STEPS } from '../rotation/native.ts';
+import { eventBridgeEvent, httpApiParts, restApiParts } from './event-shapes.ts';
 import { isObject, type ResetMiddleware, type RotationEvent } from './invocation.ts';
 
 const REQUEST_DETAIL_TYPE = 'Cluster Password Reset Requested';
@@ -29,15 +27,11 @@ interface HttpParts {
   isBase64Encoded: boolean;
 }
 
-// What we read of API Gateway REST (v1) and HTTP API (v2) events, with Powertools' own field
-// schemas. Picking the fields we use, rather than parsing the whole event, keeps the
-// requestContext (authorizer, identity) out of it: serverless-offline fills it differently.
-const READ_FIELDS = { headers: true, pathParameters: true, body: true, isBase64Encoded: true } as const;
-const restParts = APIGatewayProxyEventSchema.pick(READ_FIELDS);
-const httpApiParts = APIGatewayProxyEventV2Schema.pick(READ_FIELDS);
-
+// What we read of API Gateway REST (v1) and HTTP API (v2) events: only the fields we use, so that
+// the requestContext (authorizer, identity), which serverless-offline fills differently, is not
+// parsed at all.
 const httpParts = (event: unknown): HttpParts => {
-  const parsed = (isObject(event) && event.version === '2.0' ? httpApiParts : restParts).safeParse(event);
+  const parsed = (isObject(event) && event.version === '2.0' ? httpApiParts : restApiParts).safeParse(event);
   if (!parsed.success) return fail('(event)', 'is not a well-formed API Gateway event');
   const headers: Record<string, string | undefined> = {};
   // Header names are case-insensitive; by hand rather than @middy/http-header-normalizer, which
@@ -89,7 +83,7 @@ const httpInput = (event: unknown, provider: ProviderId): Record<string, unknown
 };
 
 const eventBridgeInput = (event: unknown): Record<string, unknown> => {
-  const parsed = EventBridgeSchema.safeParse(event);
+  const parsed = eventBridgeEvent.safeParse(event);
   if (!parsed.success) return fail('(event)', 'is not a well-formed EventBridge event');
   if (parsed.data['detail-type'] !== REQUEST_DETAIL_TYPE) {
     fail('detail-type', `must be "${REQUEST_DETAIL_TYPE}"`);
@@ -104,15 +98,16 @@ const rotationEventSchema = z.strictObject({
   Step: z.enum(ROTATION_STEPS, { error: `must be one of ${ROTATION_STEPS.join(', ')}` }),
   SecretId: z
     .string({ error: 'must be a string' })
-    .regex(/^[A-Za-z0-9/_+=.@:-]{1,2048}$/, { error: 'must be a secret name or ARN' }),
+    .check(z.regex(/^[A-Za-z0-9/_+=.@:-]{1,2048}$/, { error: 'must be a secret name or ARN' })),
   // Secrets Manager's ClientRequestToken: 32 to 64 characters.
   ClientRequestToken: z
     .string({ error: 'must be a string' })
-    .regex(/^[A-Za-z0-9-]{32,64}$/, { error: 'must be 32-64 letters, digits or "-"' }),
-  RotationToken: z
-    .string({ error: 'must be a string' })
-    .regex(/^[A-Za-z0-9-]{1,256}$/, { error: 'must be 1-256 letters, digits or "-"' })
-    .optional(),
+    .check(z.regex(/^[A-Za-z0-9-]{32,64}$/, { error: 'must be 32-64 letters, digits or "-"' })),
+  RotationToken: z.optional(
+    z
+      .string({ error: 'must be a string' })
+      .check(z.regex(/^[A-Za-z0-9-]{1,256}$/, { error: 'must be 1-256 letters, digits or "-"' })),
+  ),
 });
 
 const rotationEvent = (event: unknown): RotationEvent => {

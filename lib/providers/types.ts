@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { ZodMiniType } from 'zod/mini';
 import type { Config } from '../config.ts';
 import type { PasswordPolicy } from '../password/policy.ts';
 
@@ -69,10 +69,10 @@ export interface ProviderDefinition<C = unknown> {
   credentialsFolder: string;
   /** Regions a request may name; may depend on configuration (e.g. an endpoint override). */
   regions(config: Config): readonly [string, ...string[]];
-  clusterId: z.ZodType<string>;
+  clusterId: ZodMiniType<string>;
   /** The provider's project scope, if a request may name one (`projectId`): its id's rule. */
-  projectId?: z.ZodType<string>;
-  credentials: z.ZodType<C>;
+  projectId?: ZodMiniType<string>;
+  credentials: ZodMiniType<C>;
   passwordPolicy: PasswordPolicy;
   /** Fills what the request left out from the credentials (e.g. OTC's project id), or throws VALIDATION_FAILED. */
   completeTarget?(target: Target, credentials: C): Target;

@@ -1,14 +1,12 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { secretString } from '../credentials.ts';
 import type { ProviderDefinition } from '../types.ts';
 import { createNcloudClient } from './client.ts';
 import { ncloudRegions } from './endpoints.ts';
 import { ncloudCmakPasswordPolicy } from './password-policy.ts';
 import { ncloudSettings } from './settings.ts';
 
-const ncloudCredentials = z.object({
-  accessKey: z.string().min(1),
-  secretKey: z.string().min(1),
-});
+const ncloudCredentials = z.object({ accessKey: secretString, secretKey: secretString });
 
 export type NcloudCredentials = z.infer<typeof ncloudCredentials>;
 
@@ -21,7 +19,9 @@ export const ncloudCdss: ProviderDefinition<NcloudCredentials> = {
   regions: (config) => ncloudRegions(ncloudSettings(config).site),
   clusterId: z
     .string({ error: 'must be a string' })
-    .regex(/^[1-9][0-9]{0,17}$/, { error: "must be the cluster's serviceGroupInstanceNo (digits only)" }),
+    .check(
+      z.regex(/^[1-9][0-9]{0,17}$/, { error: "must be the cluster's serviceGroupInstanceNo (digits only)" }),
+    ),
   credentials: ncloudCredentials,
   passwordPolicy: ncloudCmakPasswordPolicy,
   createClient: createNcloudClient,

@@ -1,5 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { validationFailed } from '../../errors.ts';
+import { secretString } from '../credentials.ts';
 import type { ProviderDefinition, Target } from '../types.ts';
 import { createCssClient } from './client.ts';
 import { type CssCloud, OTC_CLOUD } from './cloud.ts';
@@ -10,13 +11,17 @@ import { otcCssAdminPasswordPolicy } from './password-policy.ts';
 const PROJECT_ID_PATTERN = /^[0-9a-f]{32}$/;
 const projectId = z
   .string({ error: 'must be a string' })
-  .regex(PROJECT_ID_PATTERN, { error: 'must be a project id (32 lower-case hex digits)' });
+  .check(z.regex(PROJECT_ID_PATTERN, { error: 'must be a project id (32 lower-case hex digits)' }));
 
 const otcCredentials = z.object({
-  accessKey: z.string().min(1),
-  secretKey: z.string().min(1),
+  accessKey: secretString,
+  secretKey: secretString,
   /** The account's project id per region, for requests that do not name one. */
-  projectIds: z.record(z.string(), z.string().regex(PROJECT_ID_PATTERN)).optional(),
+  projectIds: z.optional(
+    z.record(z.string(), z.string().check(z.regex(PROJECT_ID_PATTERN, { error: 'must be a project id' })), {
+      error: 'must be an object of region to project id',
+    }),
+  ),
 });
 
 export type OtcCredentials = z.infer<typeof otcCredentials>;
@@ -33,9 +38,11 @@ export const createCssProvider = (cloud: CssCloud): ProviderDefinition<OtcCreden
   operation: 'reset-admin-password',
   credentialsFolder: cloud.credentialsFolder,
   regions: (config) => cssRegions(cloud, config),
-  clusterId: z.string({ error: 'must be a string' }).regex(CLUSTER_ID_PATTERN, {
-    error: "must be the cluster's id, a lower-case UUID such as 4f3deec3-efa8-4598-bf91-560aad1377a3",
-  }),
+  clusterId: z.string({ error: 'must be a string' }).check(
+    z.regex(CLUSTER_ID_PATTERN, {
+      error: "must be the cluster's id, a lower-case UUID such as 4f3deec3-efa8-4598-bf91-560aad1377a3",
+    }),
+  ),
   projectId,
   credentials: otcCredentials,
   passwordPolicy: otcCssAdminPasswordPolicy,

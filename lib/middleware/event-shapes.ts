@@ -1,0 +1,40 @@
+import * as z from 'zod/mini';
+
+// The few fields of AWS's event shapes this project reads, as Powertools' parser declares them
+// (same types, nullability and required keys: API Gateway REST and HTTP API proxy events, and the
+// EventBridge envelope). Declared here with zod/mini rather than imported from
+// @aws-lambda-powertools/parser, whose schemas pull the whole classic zod API (its locales and
+// JSON Schema converters, 445 KB of a 1.36 MB bundle) into every handler: measured with
+// `npm run bench`, see the README's Performance section.
+
+const stringRecord = z.record(z.string(), z.string());
+
+/** API Gateway REST API (v1) proxy event: the fields we read. */
+export const restApiParts = z.object({
+  headers: z.nullish(stringRecord),
+  pathParameters: z.nullish(stringRecord),
+  body: z.nullable(z.string()),
+  isBase64Encoded: z.boolean(),
+});
+
+/** API Gateway HTTP API (v2) event: the fields we read. */
+export const httpApiParts = z.object({
+  headers: stringRecord,
+  pathParameters: z.nullish(stringRecord),
+  body: z.optional(z.string()),
+  isBase64Encoded: z.boolean(),
+});
+
+/** An EventBridge event as a rule's target receives it. */
+export const eventBridgeEvent = z.object({
+  version: z.string(),
+  id: z.string(),
+  source: z.string(),
+  account: z.string(),
+  time: z.iso.datetime(),
+  region: z.string(),
+  resources: z.array(z.string()),
+  'detail-type': z.string(),
+  detail: z.unknown(),
+  'replay-name': z.optional(z.string()),
+});
