@@ -6,6 +6,7 @@ import { type Config, readConfig } from './config.ts';
 import { ResetError } from './errors.ts';
 import { logger } from './logger.ts';
 import { invocationMode, type ResetMiddleware, ResetRequest } from './middleware/invocation.ts';
+import { rotationMetrics, timedProvider } from './middleware/metrics.ts';
 import { normalizeEvent } from './middleware/normalize-event.ts';
 import { normalizeResponse } from './middleware/normalize-response.ts';
 import { providerCredentials } from './middleware/provider-credentials.ts';
@@ -24,10 +25,10 @@ import { SecretStore } from './rotation/secret-store.ts';
 //   middy().use(resetMiddleware(provider)).handler(resetOperation(provider))
 
 /**
- * The middleware chain, in order: the invocation mode (decided once), logging, outcome events,
- * answer shape, event → envelope fields (for a Secrets Manager rotation event, from the secret's
+ * The middleware chain, in order: the invocation mode (decided once), logging, metrics, outcome
+ * events, answer shape, event → envelope fields (for a Secrets Manager rotation event, from the secret's
  * tags), validation, credentials. (Middy runs `after`/`onError` in reverse, so the outcome is published
- * once normalize-response has built it.)
+ * and counted once normalize-response has built it, on success and on error alike.)
  */
 export const resetMiddleware = <C>(
   provider: ProviderDefinition<C>,
@@ -35,6 +36,7 @@ export const resetMiddleware = <C>(
 ): ResetMiddleware[] => [
   invocationMode(),
   injectLambdaContext(logger, { resetKeys: true }),
+  rotationMetrics({ provider: provider.id, stage: config.stage }),
   publishOutcome({ client: eventBridgeClient, eventBusName: config.eventBusName }),
   normalizeResponse({ provider: provider.id, operation: provider.operation }),
   normalizeEvent({ provider: provider.id }),
@@ -61,7 +63,8 @@ export const resetOperation = <C>(provider: ProviderDefinition<C>, config: Confi
       config,
     };
     const request = {
-      provider,
+      // Its reset calls timed for this invocation's ProviderLatency metric.
+      provider: timedProvider(provider, context),
       envelope: { ...envelope, idempotencyKey: envelope.idempotencyKey },
       // Checked by provider-credentials; parsed again here for its type, which the chain erases.
       credentials: provider.credentials.parse(event.credentials),

@@ -9,7 +9,8 @@ import type { Invoke } from './lambda-invoke.ts';
 // secret's first version is AWSCURRENT, a staging label sits on one version at a time, moving
 // AWSCURRENT leaves AWSPREVIOUS on the old version, PutSecretValue is idempotent per token.
 // It also plays Secrets Manager's part in native rotation: RotateSecret labels an empty version
-// AWSPENDING and invokes the rotation function with each step in turn.
+// AWSPENDING and invokes the rotation function with each step in turn. ListSecrets answers the
+// metadata a report needs (tags, dates, rotation settings, labels), never a value.
 
 export const REGION = 'eu-central-1';
 export const ACCOUNT = '000000000000';
@@ -61,16 +62,47 @@ interface SecretVersion {
 interface Secret {
   arn: string;
   name: string;
+  description?: string;
   versions: Map<string, SecretVersion>;
   tags: unknown[];
+  /** Epoch ms of CreateSecret. */
+  created: number;
+  /** Epoch ms of the last change of any kind (a value, a label, the rotation settings): LastChangedDate. */
+  lastChanged: number;
   /** Every version that has ever been AWSCURRENT (for tests: "ok" must mean it was promoted). */
   everCurrent: Set<string>;
   rotationEnabled: boolean;
   rotationLambdaArn?: string;
   rotationRules?: unknown;
+  /** Epoch ms when rotation was last turned on: the schedule counts from here until a rotation finishes. */
+  rotationSince?: number;
   /** Epoch ms of the last rotation whose four steps all succeeded. */
   lastRotated?: number;
 }
+
+/** ListSecrets' filter keys, each matched as a prefix of the secret's values of that attribute. */
+const FILTER_KEYS = ['description', 'name', 'tag-key', 'tag-value', 'primary-region', 'owning-service'];
+const DAY_MS = 86_400_000;
+
+/**
+ * The start of the next rotation window: `rate(N days|hours)` or AutomaticallyAfterDays after the
+ * last rotation (or after rotation was turned on). The sandbox does not evaluate `cron(…)`.
+ */
+const nextRotation = (secret: Secret): number | undefined => {
+  if (!secret.rotationEnabled) return undefined;
+  const rules = (secret.rotationRules ?? {}) as {
+    ScheduleExpression?: string;
+    AutomaticallyAfterDays?: number;
+  };
+  const rate = /^rate\((\d+) (day|days|hour|hours)\)$/.exec(rules.ScheduleExpression ?? '');
+  const intervalMs = rate
+    ? Number(rate[1]) * (rate[2]?.startsWith('day') ? DAY_MS : 3_600_000)
+    : rules.ScheduleExpression === undefined && typeof rules.AutomaticallyAfterDays === 'number'
+      ? rules.AutomaticallyAfterDays * DAY_MS
+      : undefined;
+  const from = secret.lastRotated ?? secret.rotationSince;
+  return intervalMs === undefined || from === undefined ? undefined : from + intervalMs;
+};
 
 export interface PublishedEvent {
   Source?: string;
@@ -151,6 +183,8 @@ export class AwsSubsetSimulator {
         return this.createSecret(input);
       case 'secretsmanager.DescribeSecret':
         return this.#describe(this.#secret(input.SecretId));
+      case 'secretsmanager.ListSecrets':
+        return this.#listSecrets(input);
       case 'secretsmanager.GetSecretValue':
         return this.#getSecretValue(input);
       case 'secretsmanager.PutSecretValue':
@@ -214,11 +248,15 @@ export class AwsSubsetSimulator {
     if (this.secrets.has(name))
       throw new AwsError('ResourceExistsException', `The secret ${name} already exists.`);
     const arn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-${randomUUID().slice(0, 6)}`;
+    const now = Date.now();
     const secret: Secret = {
       arn,
       name,
+      ...(input.Description === undefined ? {} : { description: String(input.Description) }),
       versions: new Map(),
       tags: (input.Tags as unknown[]) ?? [],
+      created: now,
+      lastChanged: now,
       everCurrent: new Set(),
       rotationEnabled: false,
     };
@@ -244,18 +282,91 @@ export class AwsSubsetSimulator {
     return secret;
   }
 
-  #describe(secret: Secret) {
+  /** What DescribeSecret and ListSecrets both answer about a secret: metadata, never a value. */
+  #metadata(secret: Secret) {
+    const next = nextRotation(secret);
     return {
       ARN: secret.arn,
       Name: secret.name,
+      ...(secret.description === undefined ? {} : { Description: secret.description }),
       Tags: secret.tags,
       RotationEnabled: secret.rotationEnabled,
       ...(secret.rotationLambdaArn === undefined ? {} : { RotationLambdaARN: secret.rotationLambdaArn }),
       ...(secret.rotationRules === undefined ? {} : { RotationRules: secret.rotationRules }),
       ...(secret.lastRotated === undefined ? {} : { LastRotatedDate: secret.lastRotated / 1000 }),
-      VersionIdsToStages: Object.fromEntries(
-        [...secret.versions.values()].filter((v) => v.stages.size > 0).map((v) => [v.id, [...v.stages]]),
-      ),
+      LastChangedDate: secret.lastChanged / 1000,
+      ...(next === undefined ? {} : { NextRotationDate: next / 1000 }),
+      CreatedDate: secret.created / 1000,
+    };
+  }
+
+  #stagesByVersion(secret: Secret): Record<string, string[]> {
+    return Object.fromEntries(
+      [...secret.versions.values()].filter((v) => v.stages.size > 0).map((v) => [v.id, [...v.stages]]),
+    );
+  }
+
+  #describe(secret: Secret) {
+    return { ...this.#metadata(secret), VersionIdsToStages: this.#stagesByVersion(secret) };
+  }
+
+  /**
+   * ListSecrets: every secret that passes all filters (a filter passes when one of its values is a
+   * prefix of one of the secret's values of that attribute; a value starting with `!` excludes),
+   * by creation (SortOrder `asc` by default here), in pages of MaxResults (1-100, default 100).
+   * NextToken names the last secret of the page, so secrets created meanwhile are not skipped.
+   */
+  #listSecrets(input: Input) {
+    const maxResults = input.MaxResults === undefined ? 100 : Number(input.MaxResults);
+    if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 100)
+      throw new AwsError('ValidationException', 'MaxResults must be between 1 and 100.');
+    const filters = (input.Filters as Array<{ Key?: string; Values?: string[] }> | undefined) ?? [];
+    for (const filter of filters) {
+      if (!FILTER_KEYS.includes(String(filter.Key)))
+        throw new AwsError(
+          'InvalidParameterException',
+          `The sandbox does not implement the filter ${filter.Key}.`,
+        );
+      if (!Array.isArray(filter.Values) || filter.Values.length < 1 || filter.Values.length > 10)
+        throw new AwsError('ValidationException', 'A filter takes 1 to 10 values.');
+    }
+    const attribute = (secret: Secret, key: string): string[] => {
+      const tags = secret.tags as Array<{ Key?: string; Value?: string }>;
+      if (key === 'name') return [secret.name];
+      if (key === 'description') return secret.description === undefined ? [] : [secret.description];
+      if (key === 'tag-key') return tags.map((t) => String(t.Key));
+      if (key === 'tag-value') return tags.map((t) => String(t.Value));
+      return [];
+    };
+    const passes = (secret: Secret, { Key, Values }: { Key?: string; Values?: string[] }): boolean => {
+      const key = String(Key);
+      // Description matches without regard to case; the other keys with.
+      const fold = (text: string) => (key === 'description' ? text.toLowerCase() : text);
+      const own = attribute(secret, key).map(fold);
+      const matches = (value: string) => own.some((candidate) => candidate.startsWith(fold(value)));
+      const wanted = (Values ?? []).filter((v) => !v.startsWith('!'));
+      const excluded = (Values ?? []).filter((v) => v.startsWith('!')).map((v) => v.slice(1));
+      return (wanted.length === 0 || wanted.some(matches)) && !excluded.some(matches);
+    };
+    const listed = [...this.secrets.values()].filter((secret) => filters.every((f) => passes(secret, f)));
+    if (input.SortOrder === 'desc') listed.reverse();
+    let start = 0;
+    if (input.NextToken !== undefined) {
+      const after = Buffer.from(String(input.NextToken), 'base64url').toString('utf8');
+      const index = listed.findIndex((secret) => secret.name === after);
+      if (index < 0) throw new AwsError('InvalidNextTokenException', 'The NextToken value is not valid.');
+      start = index + 1;
+    }
+    const page = listed.slice(start, start + maxResults);
+    const last = page.at(-1);
+    return {
+      SecretList: page.map((secret) => ({
+        ...this.#metadata(secret),
+        SecretVersionsToStages: this.#stagesByVersion(secret),
+      })),
+      ...(last && start + maxResults < listed.length
+        ? { NextToken: Buffer.from(last.name, 'utf8').toString('base64url') }
+        : {}),
     };
   }
 
@@ -292,6 +403,7 @@ export class AwsSubsetSimulator {
   }
 
   #moveStage(secret: Secret, stage: string, to: SecretVersion): void {
+    secret.lastChanged = Date.now();
     for (const version of secret.versions.values()) {
       if (version !== to && version.stages.delete(stage) && stage === 'AWSCURRENT') {
         for (const other of secret.versions.values()) other.stages.delete('AWSPREVIOUS');
@@ -310,6 +422,7 @@ export class AwsSubsetSimulator {
     if (existing && existing.value === undefined) {
       // The empty version of a rotation in progress: createSecret fills it.
       existing.value = value;
+      secret.lastChanged = Date.now();
       const stages = (input.VersionStages as string[] | undefined) ?? ['AWSCURRENT'];
       for (const stage of stages) this.#moveStage(secret, stage, existing);
       return { ARN: secret.arn, Name: secret.name, VersionId: id, VersionStages: [...existing.stages] };
@@ -326,6 +439,7 @@ export class AwsSubsetSimulator {
     const stages = (input.VersionStages as string[] | undefined) ?? ['AWSCURRENT'];
     const version: SecretVersion = { id, value, stages: new Set(), created: Date.now() };
     secret.versions.set(id, version);
+    secret.lastChanged = Date.now();
     for (const stage of stages) this.#moveStage(secret, stage, version);
     return { ARN: secret.arn, Name: secret.name, VersionId: id, VersionStages: [...version.stages] };
   }
@@ -354,6 +468,7 @@ export class AwsSubsetSimulator {
         if (stage === 'AWSCURRENT')
           throw new AwsError('InvalidParameterException', 'AWSCURRENT cannot be removed.');
         from.stages.delete(stage);
+        secret.lastChanged = Date.now();
       }
     }
     return { ARN: secret.arn, Name: secret.name };
@@ -402,7 +517,9 @@ export class AwsSubsetSimulator {
     if (input.RotationLambdaARN !== undefined || input.RotationRules !== undefined) {
       secret.rotationLambdaArn = functionArn;
       if (input.RotationRules !== undefined) secret.rotationRules = input.RotationRules;
+      if (!secret.rotationEnabled) secret.rotationSince = Date.now();
       secret.rotationEnabled = true;
+      secret.lastChanged = Date.now();
     }
     if (input.RotateImmediately === false) return { ARN: secret.arn, Name: secret.name };
 
@@ -453,6 +570,7 @@ export class AwsSubsetSimulator {
   #cancelRotateSecret(input: Input) {
     const secret = this.#secret(input.SecretId);
     secret.rotationEnabled = false;
+    secret.lastChanged = Date.now();
     // The version of an unfinished rotation stays as it is, for the caller to clean up.
     const pending = [...secret.versions.values()].find(
       (v) => v.stages.has('AWSPENDING') && !v.stages.has('AWSCURRENT'),

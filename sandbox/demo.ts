@@ -78,12 +78,15 @@ export const demoInstructions = ({
   sandbox,
   secretPrefix,
   otcFunctionArn = lambdaFunctionArn('cluster-password-reset-local-otcCssResetAdminPassword'),
+  lambdaPort = process.env.OFFLINE_LAMBDA_PORT ?? '3002',
 }: {
   apiUrl: string;
   sandbox: Sandbox;
   secretPrefix: string;
   /** The OTC function's ARN, as the sandbox's Secrets Manager knows it (the local stage's by default). */
   otcFunctionArn?: string;
+  /** serverless-offline's Lambda port, which `npm run fleet` must be told when it is not 3002. */
+  lambdaPort?: string | number;
 }): string => {
   const { ncloud, otc, huaweicloud } = DEMO;
   const post = (path: string) =>
@@ -114,5 +117,11 @@ export const demoInstructions = ({
     `  curl -s ${sandbox.urls.aws}/_sandbox/otc/clusters/${otc.region}/${otc.clusterId}`,
     `  curl -s '${sandbox.urls.aws}/_sandbox/secrets?name=${otcSecret}'`,
     `  curl -s '${sandbox.urls.aws}/_sandbox/secrets?name=${otcSecret}&stage=AWSPENDING'`,
+    'EventBridge and Step Functions (from this folder): put a request event on the bus, which the rule delivers to the OTC handler; list the events on the bus; run the fleet state machine:',
+    `  curl -s ${sandbox.urls.aws}/ -H 'x-amz-target: AWSEvents.PutEvents' -H 'content-type: application/x-amz-json-1.1' -d @examples/request-event.json`,
+    `  curl -s ${sandbox.urls.aws}/_sandbox/events`,
+    `  ${String(lambdaPort) === '3002' ? '' : `OFFLINE_LAMBDA_PORT=${lambdaPort} `}npm run fleet -- examples/fleet-rotation.json`,
+    'Requests that failed their two retries (the dead-letter queue); the sandbox control API is described in sandbox/README.md:',
+    `  curl -s ${sandbox.urls.aws}/_sandbox/dead-letters`,
   ].join('\n');
 };

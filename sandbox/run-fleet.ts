@@ -9,6 +9,9 @@ import { lambdaInvokeTask, offlineLambdaInvoke } from './lambda-invoke.ts';
 // stage, on this machine: aws-local-stepfunctions executes the definition, and each Task invokes
 // the function through serverless-offline's Lambda API (start `npm start` first).
 //   node sandbox/run-fleet.ts examples/fleet-rotation.json
+// It prints the summary and exits 0, whatever the targets' outcomes; it exits 1 without running
+// when nothing answers on OFFLINE_LAMBDA_PORT (default 3002), and after the summary when any
+// invocation did not reach the Lambda API.
 
 export const TASK_FUNCTIONS: Record<string, string> = {
   RotateNcloudCdss: 'ncloudCdssResetCmakPassword',
@@ -66,19 +69,66 @@ export const runLocally = (
   }).result;
 };
 
+/**
+ * Whether anything answers HTTP at serverless offline's Lambda endpoint: any answer will do (its
+ * Lambda API answers 404 to a bare GET), a refused or timed-out connection will not.
+ */
+export const lambdaEndpointReachable = async (lambdaEndpoint: string, timeoutMs = 3000): Promise<boolean> => {
+  try {
+    const response = await fetch(`${lambdaEndpoint}/`, { signal: AbortSignal.timeout(timeoutMs) });
+    await response.body?.cancel();
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * A failure to reach the function rather than the function's own error: fetch rejects with a
+ * TypeError ("fetch failed"), an answer that is not the Lambda API's JSON is a SyntaxError. A
+ * function error is a plain Error named after its errorType (lambda-invoke.ts).
+ */
+export const isTransportFailure = (error: unknown): boolean =>
+  error instanceof TypeError || error instanceof SyntaxError;
+
+const NOT_RUNNING_HINT = 'is `npm start` running? start it in another terminal';
+
 const main = async () => {
   const inputFile = process.argv[2];
   if (!inputFile) throw new Error('usage: node sandbox/run-fleet.ts <input.json>');
   const input = JSON.parse(await readFile(inputFile, 'utf8'));
   const lambdaEndpoint = `http://127.0.0.1:${process.env.OFFLINE_LAMBDA_PORT ?? 3002}`;
+  if (!(await lambdaEndpointReachable(lambdaEndpoint))) {
+    process.stderr.write(
+      `run-fleet: serverless offline's Lambda API does not answer at ${lambdaEndpoint} (${NOT_RUNNING_HINT}; OFFLINE_LAMBDA_PORT moves it)\n`,
+    );
+    process.exit(1);
+  }
+  let transportFailures = 0;
   const handlers = Object.fromEntries(
-    Object.entries(TASK_FUNCTIONS).map(([state, fn]) => [
-      state,
-      lambdaInvokeTask(offlineLambdaInvoke(lambdaEndpoint, `cluster-password-reset-local-${fn}`)),
-    ]),
+    Object.entries(TASK_FUNCTIONS).map(([state, fn]) => {
+      const invoke = offlineLambdaInvoke(lambdaEndpoint, `cluster-password-reset-local-${fn}`);
+      return [
+        state,
+        lambdaInvokeTask(async (payload) => {
+          try {
+            return await invoke(payload);
+          } catch (error) {
+            if (isTransportFailure(error)) transportFailures++;
+            throw error;
+          }
+        }),
+      ];
+    }),
   );
   const result = await runLocally(await fleetDefinition(), input, handlers);
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (transportFailures > 0) {
+    process.stderr.write(
+      `run-fleet: ${transportFailures} invocation(s) did not reach serverless offline's Lambda API at ${lambdaEndpoint} (${NOT_RUNNING_HINT})\n`,
+    );
+    process.exit(1);
+  }
 };
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -10,7 +10,14 @@ export const REQUEST_SOURCE = 'cluster-password-reset';
 export const MAX_BODY_BYTES = 16 * 1024;
 
 /** Fields an HTTP caller may put in the body; the rest come from the path and headers. */
-const BODY_FIELDS = new Set(['password', 'projectId', 'account', 'storePassword', 'secretId', 'dryRun']);
+export const BODY_FIELDS: ReadonlySet<string> = new Set([
+  'password',
+  'projectId',
+  'account',
+  'storePassword',
+  'secretId',
+  'dryRun',
+]);
 
 export interface NormalizeEventOptions {
   provider: ProviderId;

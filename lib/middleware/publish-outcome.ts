@@ -8,6 +8,18 @@ import { outcomeOf, wasAttempt } from './normalize-response.ts';
 const SUCCEEDED_DETAIL_TYPE = 'Cluster Password Reset Succeeded';
 const FAILED_DETAIL_TYPE = 'Cluster Password Reset Failed';
 
+/**
+ * The outcome of this invocation if it was a real attempt, else undefined: not a dry run, not a
+ * request refused before it had a target, not a ROTATION_IN_PROGRESS refusal, not a replay. The
+ * rule of the outcome events, and of the rotation metrics (metrics.ts).
+ */
+export const attemptOutcome = (request: { internal: ResetInternal }): NormalizedResult | undefined => {
+  if (!wasAttempt(request)) return undefined;
+  const result = outcomeOf(request);
+  if (!result || result.dryRun || result.clusterId === undefined) return undefined;
+  return result;
+};
+
 export interface PublishOutcomeOptions {
   client: EventBridgeClient;
   eventBusName: string;
@@ -20,8 +32,7 @@ export interface PublishOutcomeOptions {
  * password was reset (or not) either way.
  */
 export const publishOutcome = (options: PublishOutcomeOptions): ResetMiddleware => {
-  const publish = async (result: NormalizedResult | undefined): Promise<void> => {
-    if (!result || result.dryRun || result.clusterId === undefined) return;
+  const publish = async (result: NormalizedResult): Promise<void> => {
     try {
       const answer = await options.client.send(
         new PutEventsCommand({
@@ -44,7 +55,9 @@ export const publishOutcome = (options: PublishOutcomeOptions): ResetMiddleware 
       });
     }
   };
-  const publishAttempt = (request: { internal: ResetInternal }) =>
-    wasAttempt(request) ? publish(outcomeOf(request)) : Promise.resolve();
+  const publishAttempt = (request: { internal: ResetInternal }) => {
+    const result = attemptOutcome(request);
+    return result ? publish(result) : Promise.resolve();
+  };
   return { after: publishAttempt, onError: publishAttempt };
 };

@@ -11,9 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
 let dir: string;
-let template: { Resources: Resources };
+let template: { Resources: Resources; Conditions?: Record<string, unknown> };
 /** The resources of another stage in the same account, as `serverless print` resolves them. */
 let otherStage: { Resources: Resources; environment: Record<string, unknown> };
+/** Stage `ci` with an alarm topic (`--param alarmTopicArn=…`), as `serverless print` resolves it. */
+let withTopic: { Resources: Resources; Conditions: Record<string, unknown> };
+const ALARM_TOPIC = 'arn:aws:sns:eu-central-1:123456789012:ops-alarms';
 
 /** Stage `ci`'s secret namespace: SECRET_PREFIX, and the root of every secret its roles reach. */
 const SECRETS = 'cluster-password-reset/ci';
@@ -33,7 +36,7 @@ beforeAll(async () => {
     AWS_ACCESS_KEY_ID: '',
     AWS_SECRET_ACCESS_KEY: '',
   };
-  const [, printed] = await Promise.all([
+  const [, printed, printedWithTopic] = await Promise.all([
     run('serverless', ['package', '--stage', 'ci', '--region', 'eu-central-1', '--package', dir], {
       env,
       timeout: 120_000,
@@ -42,9 +45,29 @@ beforeAll(async () => {
       env,
       timeout: 120_000,
     }),
+    run(
+      'serverless',
+      [
+        'print',
+        '--stage',
+        'ci',
+        '--region',
+        'eu-central-1',
+        '--param',
+        `alarmTopicArn=${ALARM_TOPIC}`,
+        '--format',
+        'json',
+      ],
+      { env, timeout: 120_000 },
+    ),
   ]);
   const config = JSON.parse(printed.stdout);
   otherStage = { Resources: config.resources.Resources, environment: config.provider.environment };
+  const configWithTopic = JSON.parse(printedWithTopic.stdout);
+  withTopic = {
+    Resources: configWithTopic.resources.Resources,
+    Conditions: configWithTopic.resources.Conditions,
+  };
   const sizes = [];
   for (const name of [
     'ncloudCdssResetCmakPassword',
@@ -389,5 +412,119 @@ describe('EventBridge rules, asynchronous invocation and the state machine', () 
     expect(statements[0].Resource.every((r: unknown) => JSON.stringify(r).includes('LambdaFunction'))).toBe(
       true,
     );
+  });
+});
+
+describe('CloudWatch alarms', () => {
+  const alarms = () => Object.fromEntries(resourcesOfType('AWS::CloudWatch::Alarm'));
+  const noTopic = { 'Fn::If': ['AlarmTopicGiven', [''], { Ref: 'AWS::NoValue' }] };
+  const common = {
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    Threshold: 1,
+    EvaluationPeriods: 1,
+    TreatMissingData: 'notBreaching',
+    AlarmActions: noTopic,
+    OKActions: noTopic,
+  };
+
+  it('has the failed-rotation alarms (one per provider), the dead-letter queue one and the fleet one', () => {
+    expect(Object.keys(alarms()).sort()).toEqual(
+      [
+        'NcloudCdssRotationFailedAlarm',
+        'OtcCssRotationFailedAlarm',
+        'HuaweicloudCssRotationFailedAlarm',
+        'FailedRequestsAlarm',
+        'FleetRotationFailedAlarm',
+      ].sort(),
+    );
+  });
+
+  it.each([
+    ['NcloudCdssRotationFailedAlarm', 'ncloud-cdss', 'NcloudCdssResetCmakPasswordLambdaFunction'],
+    ['OtcCssRotationFailedAlarm', 'otc-css', 'OtcCssResetAdminPasswordLambdaFunction'],
+    [
+      'HuaweicloudCssRotationFailedAlarm',
+      'huaweicloud-css',
+      'HuaweicloudCssResetAdminPasswordLambdaFunction',
+    ],
+  ])('%s watches RotationFailed as its function emits it (namespace, dimensions)', (id, provider, fn) => {
+    expect(alarms()[id]?.Properties).toEqual({
+      ...common,
+      AlarmName: `cluster-password-reset-ci-${provider}-rotation-failed`,
+      AlarmDescription: expect.stringContaining(provider),
+      Namespace: 'ClusterPasswordReset',
+      MetricName: 'RotationFailed',
+      // The EMF dimensions of lib/middleware/metrics.ts: Powertools' service, then stage and provider.
+      Dimensions: [
+        { Name: 'service', Value: 'cluster-password-reset' },
+        { Name: 'stage', Value: 'ci' },
+        { Name: 'provider', Value: provider },
+      ],
+      Statistic: 'Sum',
+      Period: 300,
+    });
+    // The function's environment names the same namespace, service and stage.
+    expect(template.Resources[fn]?.Properties.Environment.Variables).toMatchObject({
+      POWERTOOLS_METRICS_NAMESPACE: 'ClusterPasswordReset',
+      POWERTOOLS_SERVICE_NAME: 'cluster-password-reset',
+      STAGE: 'ci',
+    });
+  });
+
+  it('raises an alarm for any request in the dead-letter queue', () => {
+    expect(alarms().FailedRequestsAlarm?.Properties).toEqual({
+      ...common,
+      AlarmName: 'cluster-password-reset-ci-failed-requests',
+      AlarmDescription: expect.any(String),
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['FailedRequestsQueue', 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Period: 300,
+    });
+  });
+
+  it('raises an alarm when a fleet execution fails or times out, on the packaged state machine', () => {
+    const properties = alarms().FleetRotationFailedAlarm?.Properties ?? {};
+    expect(properties).toMatchObject({
+      ...common,
+      AlarmName: 'cluster-password-reset-ci-fleet-rotation-failed',
+    });
+    const metrics = properties.Metrics as Array<Record<string, any>>;
+    const stats = metrics.filter((m) => m.MetricStat);
+    expect(stats.map((m) => m.MetricStat.Metric.MetricName)).toEqual([
+      'ExecutionsFailed',
+      'ExecutionsTimedOut',
+    ]);
+    for (const m of stats) {
+      expect(m.ReturnData).toBe(false);
+      expect(m.MetricStat).toMatchObject({ Period: 300, Stat: 'Sum', Metric: { Namespace: 'AWS/States' } });
+      const [dimension] = m.MetricStat.Metric.Dimensions;
+      expect(dimension.Name).toBe('StateMachineArn');
+      // A Ref to the state machine serverless-step-functions made (its Ref is the ARN).
+      const machine = template.Resources[dimension.Value.Ref];
+      expect(machine?.Type).toBe('AWS::StepFunctions::StateMachine');
+      expect(machine?.Properties.StateMachineName).toBe('cluster-password-reset-ci-fleet-rotation');
+    }
+    expect(metrics.filter((m) => m.ReturnData)).toEqual([
+      expect.objectContaining({ Expression: 'FILL(failed, 0) + FILL(timedOut, 0)' }),
+    ]);
+  });
+
+  it("notifies nobody by default, and the stage's alarmTopicArn when one is set", () => {
+    // Default: the condition is false, so both action lists are left out.
+    expect(template.Conditions?.AlarmTopicGiven).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
+    expect(withTopic.Conditions.AlarmTopicGiven).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [ALARM_TOPIC, ''] }],
+    });
+    const topicAlarms = Object.entries(withTopic.Resources).filter(
+      ([, r]) => r.Type === 'AWS::CloudWatch::Alarm',
+    );
+    expect(topicAlarms).toHaveLength(5);
+    for (const [, alarm] of topicAlarms) {
+      const actions = { 'Fn::If': ['AlarmTopicGiven', [ALARM_TOPIC], { Ref: 'AWS::NoValue' }] };
+      expect(alarm.Properties.AlarmActions).toEqual(actions);
+      expect(alarm.Properties.OKActions).toEqual(actions);
+    }
   });
 });

@@ -24,8 +24,11 @@ const freePort = (): Promise<number> =>
     });
   });
 
-/** The commands of a README block, with the ports moved to this test's own. */
-const readmeCommands = async (block = 'readme-example'): Promise<string[]> => {
+/**
+ * The commands of a README block, with the ports moved to this test's own: as `npm start` prints
+ * them (`printed`), or ready to run here (`npm run fleet` quiet, so that its output is the summary).
+ */
+const readmeCommands = async (block = 'readme-example', printed = false): Promise<string[]> => {
   const readme = await readFile('README.md', 'utf8');
   const start = readme.indexOf(`<!-- ${block}:start -->`);
   const end = readme.indexOf(`<!-- ${block}:end -->`);
@@ -38,7 +41,10 @@ const readmeCommands = async (block = 'readme-example'): Promise<string[]> => {
       line
         .replaceAll(':3000/', `:${ports.http}/`)
         .replaceAll(':4566/', `:${ports.aws}/`)
-        .replace(/^npm run fleet/, `OFFLINE_LAMBDA_PORT=${ports.lambda} npm run --silent fleet`),
+        .replace(
+          /^npm run fleet/,
+          `OFFLINE_LAMBDA_PORT=${ports.lambda} npm run${printed ? '' : ' --silent'} fleet`,
+        ),
     );
 };
 
@@ -155,6 +161,13 @@ it("runs the README's Secrets Manager rotation as written: four steps, cluster =
   const pending = await exec('sh', ['-c', showPending as string]).then(({ stdout }) => JSON.parse(stdout));
   expect(pending).toEqual({ message: 'no such secret version' });
 }, 60_000);
+
+it("prints the README's EventBridge and Step Functions commands", async () => {
+  const commands = await readmeCommands('readme-events', true);
+  expect(commands).toHaveLength(3);
+  for (const command of commands) expect(logs).toContain(command);
+  expect(logs).toContain(`curl -s http://127.0.0.1:${ports.aws}/_sandbox/dead-letters`);
+});
 
 it("runs the README's EventBridge and Step Functions commands as written", async () => {
   const [putEvent, listEvents, runFleet] = await readmeCommands('readme-events');
@@ -285,3 +298,31 @@ it('keeps running when EventBridge requests fail: two retries, then the dead-let
   );
   expect(server.exitCode).toBeNull();
 }, 90_000);
+
+it("runs the README's fault example as written: 503, password kept pending, the same key succeeds", async () => {
+  const [injectFault, reset, showPending, resetAgain] = await readmeCommands('readme-faults');
+  expect(await sh(injectFault as string)).toEqual({});
+  const failed = await sh(reset as string);
+  expect(failed).toMatchObject({
+    ok: false,
+    provider: 'huaweicloud-css',
+    idempotencyKey: 'fault-demo',
+    error: { code: 'PROVIDER_UNAVAILABLE', providerStatus: 503 },
+  });
+  const pending = await sh(showPending as string);
+  expect(pending.password).toEqual(expect.any(String));
+  const cluster = `http://127.0.0.1:${ports.aws}/_sandbox/huaweicloud/clusters/${DEMO.huaweicloud.region}/${DEMO.huaweicloud.clusterId}`;
+  expect((await sh(`curl -s ${cluster}`)).password).not.toBe(pending.password);
+  expect(await sh(resetAgain as string)).toMatchObject({ ok: true, idempotencyKey: 'fault-demo' });
+  expect((await sh(`curl -s ${cluster}`)).password).toBe(pending.password);
+  const current = await sh(
+    `curl -s 'http://127.0.0.1:${ports.aws}/_sandbox/secrets?name=cluster-password-reset/local/huaweicloud-css/${DEMO.huaweicloud.region}/${DEMO.huaweicloud.clusterId}'`,
+  );
+  expect(current.password).toBe(pending.password);
+  expect(logs).not.toContain(pending.password);
+  // Another key waits out the lease kept after the unknown outcome.
+  expect(await sh((reset as string).replace('fault-demo', 'fault-demo-other'))).toMatchObject({
+    ok: false,
+    error: { code: 'ROTATION_IN_PROGRESS' },
+  });
+}, 60_000);

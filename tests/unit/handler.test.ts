@@ -1,5 +1,8 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
-import { describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readConfig } from '../../lib/config.ts';
 import { resetMiddleware, resetOperation } from '../../lib/handler.ts';
 import { ncloudCdss } from '../../lib/providers/ncloud/index.ts';
@@ -38,5 +41,66 @@ describe('the reset handler composition', () => {
     expect((answer as Error).message).toBe(
       'Invalid request: region is required; clusterId is required; mode is not a field of this request; input is not a field of this request',
     );
+  });
+});
+
+describe('the metrics of the composed handler', () => {
+  const eventBridge = mockClient(EventBridgeClient);
+  const ssm = mockClient(SSMClient);
+  afterEach(() => {
+    eventBridge.reset();
+    ssm.reset();
+    vi.restoreAllMocks();
+  });
+
+  /** Runs the handler as functions/ composes it; answers what it wrote to stdout and stderr. */
+  const invoke = async (event: unknown) => {
+    const written: string[] = [];
+    for (const stream of [process.stdout, process.stderr]) {
+      vi.spyOn(stream, 'write').mockImplementation((chunk: unknown) => {
+        written.push(String(chunk));
+        return true;
+      });
+    }
+    const handler = middy()
+      .use(resetMiddleware(ncloudCdss, config))
+      .handler(resetOperation(ncloudCdss, config));
+    const error = await handler(event, lambdaContext()).then(
+      () => undefined,
+      (thrown: Error) => thrown,
+    );
+    vi.restoreAllMocks();
+    const emf = written
+      .join('')
+      .split('\n')
+      .filter((line) => line.startsWith('{"_aws"'))
+      .map((line) => JSON.parse(line));
+    return { error, emf, written };
+  };
+
+  it('counts a failure after validation, thrown or not, with the outcome event', async () => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+    ssm
+      .on(GetParametersCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    const { error, emf } = await invoke({ region: 'KR', clusterId: '1009123' });
+    expect(error?.name).toBe('CredentialsUnavailable');
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(1);
+    expect(emf).toHaveLength(2);
+    expect(emf[0]).toMatchObject({ provider: 'ncloud-cdss', stage: 'test', RotationFailed: 1 });
+    expect(emf[0]._aws.CloudWatchMetrics[0].Namespace).toBe('ClusterPasswordReset');
+    expect(emf[1]).toMatchObject({
+      provider: 'ncloud-cdss',
+      errorCode: 'CREDENTIALS_UNAVAILABLE',
+      RotationFailed: 1,
+    });
+  });
+
+  it('counts nothing, and warns of nothing, for a request refused by validation', async () => {
+    const { error, written } = await invoke({ region: 'KR' });
+    expect(error?.name).toBe('ValidationFailed');
+    expect(written.join('')).not.toContain('_aws');
+    expect(written.join('')).not.toContain('No application metrics');
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(0);
   });
 });
