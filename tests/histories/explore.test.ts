@@ -1,4 +1,5 @@
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { RotationStep } from '../../sandbox/aws.ts';
 import type { InjectedFault } from '../../sandbox/http-util.ts';
 import { report, useSuite } from '../integration/suite.ts';
 import {
@@ -6,16 +7,26 @@ import {
   deferred,
   invoke,
   invokeInChild,
+  invokeStep,
   type Mode,
+  type NativeRun,
+  type NativeStep,
   RETRYABLE,
   type Request,
+  type RotationFunction,
+  registerRotationFunction,
+  retryRotation,
+  rotateSecret,
   sleep,
   untilSettled,
+  versionOf,
   watch,
 } from './world.ts';
 
 // Seeded, reproducible exploration of histories: several callers of one cluster (same and new
-// keys, stored and unstored, in all three modes), random faults at every provider and AWS call
+// keys, stored and unstored, in all three modes, and Secrets Manager's own rotation: RotateSecret
+// with a new token or re-attempting whichever version is pending, or its retry of an earlier
+// token's steps), random faults at every provider and AWS call
 // (error answers, dropped connections, writes applied whose answer is lost, resets the provider
 // applies after the caller gave up) and process kills while the sandbox holds a call. After every
 // step and at the end: the invariant of world.ts. A failing history prints its seed and steps.
@@ -30,6 +41,12 @@ const CHILD_TIMEOUT_MS = 700;
 const suite = useSuite({
   env: { LEASE_SECONDS: String(LEASE_MS / 1000), PROVIDER_TIMEOUT_MS: '250', DEADLINE_RESERVE_MS: '150' },
   changingMs: 40,
+});
+
+const rotationFunctions = new Map<string, RotationFunction>();
+beforeAll(() => {
+  for (const providerId of ['ncloud-cdss', 'otc-css'])
+    rotationFunctions.set(providerId, registerRotationFunction(suite, providerId));
 });
 
 /** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
@@ -51,12 +68,30 @@ const random = (seed: number) => {
 };
 type Random = ReturnType<typeof random>;
 
-const totals = { histories: 0, steps: 0, attempts: 0, faults: 0, kills: 0, lateApplies: 0, lostWrites: 0 };
+const totals = {
+  histories: 0,
+  steps: 0,
+  attempts: 0,
+  nativeRotations: 0,
+  nativeReattempts: 0,
+  nativeSteps: 0,
+  faults: 0,
+  kills: 0,
+  lateApplies: 0,
+  lostWrites: 0,
+};
 
 interface Caller {
   name: string;
   key: string;
   mode: Mode;
+  /** Secrets Manager's own rotation: RotateSecret, or its retry of the last token's steps. */
+  native: boolean;
+  /** A native caller's last token, and the step of it that failed. */
+  token?: string;
+  failedStep?: RotationStep;
+  /** How many more rotations it finishes before it is done (a schedule rotates again). */
+  rotationsLeft?: number;
   password?: string;
   storePassword: boolean;
   /** A schedule or a retry without Idempotency-Key: every attempt has a new key. */
@@ -140,11 +175,20 @@ const clearFaults = () => {
 };
 
 /** Runs the attempt in a child process, holds one of its calls, kills it there, then lets the call apply or drop. */
-const killedAttempt = async (rng: Random, request: Request, log: string[]): Promise<Answer | 'killed'> => {
+const killedAttempt = async (
+  rng: Random,
+  request: Request | NativeStep,
+  clusterId: string,
+  log: string[],
+): Promise<Answer | 'killed'> => {
   const harness = suite.harness(request.providerId);
   const held = deferred<void>();
   const release = deferred<'apply' | 'drop'>();
+  // Disarmed once the child has finished without reaching the held call: a later call that meets
+  // the fault (the next step of a native rotation) goes through.
+  let disarmed = false;
   const hold = () => {
+    if (disarmed) return Promise.resolve('apply' as const);
     held.resolve();
     return release.promise;
   };
@@ -156,7 +200,7 @@ const killedAttempt = async (rng: Random, request: Request, log: string[]): Prom
     'PutItem',
   ]);
   if (target.startsWith('provider')) {
-    harness.addFault({ operation: target.split(' ')[1] as string, clusterId: request.clusterId, hold });
+    harness.addFault({ operation: target.split(' ')[1] as string, clusterId, hold });
   } else if (target === 'PutItem') {
     suite.sandbox.dynamoFaults.add({ operation: 'DynamoDB_20120810.PutItem', skip: rng.int(0, 3), hold });
   } else {
@@ -165,6 +209,7 @@ const killedAttempt = async (rng: Random, request: Request, log: string[]): Prom
   const child = invokeInChild(suite, request, CHILD_TIMEOUT_MS);
   const outcome = await Promise.race([held.promise.then(() => 'held' as const), child.answer]);
   if (outcome !== 'held') {
+    disarmed = true;
     log.push(`  child finished before reaching ${target}: ${JSON.stringify(outcome)}`);
     return outcome;
   }
@@ -180,7 +225,7 @@ const killedAttempt = async (rng: Random, request: Request, log: string[]): Prom
   return 'killed';
 };
 
-const runHistory = async (seed: number): Promise<{ log: string[]; violations: string[] }> => {
+const runHistory = async (seed: number, log: string[]): Promise<{ log: string[]; violations: string[] }> => {
   const rng = random(seed);
   const providerId = rng.pick(['ncloud-cdss', 'otc-css']);
   const harness = suite.harness(providerId);
@@ -188,13 +233,21 @@ const runHistory = async (seed: number): Promise<{ log: string[]; violations: st
   const monitor = watch(suite, providerId, id);
   // Some histories lean on resets the provider applies late, the way the first release lost passwords.
   const lateShare = rng.pick([0.2, 0.6]);
-  const log = [
+  log.push(
     `history seed ${seed}: ${providerId} cluster ${id}, late applies ${lateShare * 100}% of reset faults`,
-  ];
+  );
   const base = await invoke(suite, { providerId, clusterId: id, key: `base-${id}`, mode: 'direct' });
   if (!base.ok) return { log: [...log, `baseline failed: ${base.name}`], violations: ['baseline failed'] };
 
-  const callers: Caller[] = Array.from({ length: rng.int(2, 4) }, (_, i) => {
+  const count = rng.int(2, 4);
+  // In about half the histories Secrets Manager rotates the secret too, in place of one caller.
+  const nativeIndex = rng.chance(0.5) ? rng.int(0, count - 1) : -1;
+  const callers: Caller[] = Array.from({ length: count }, (_, i): Caller => {
+    if (i === nativeIndex) {
+      const common = { name: `caller ${i}`, key: '', mode: 'direct' as const, storePassword: true };
+      const rotationsLeft = rng.int(1, 2);
+      return { ...common, native: true, rotationsLeft, newKeyEachAttempt: false, done: false, attempt: 0 };
+    }
     const unstored = rng.chance(0.2);
     const mode: Mode = unstored ? 'http' : rng.pick(['http', 'eventbridge', 'direct'] as const);
     const supplied = unstored || (mode === 'http' && rng.chance(0.3));
@@ -205,6 +258,7 @@ const runHistory = async (seed: number): Promise<{ log: string[]; violations: st
       name: `caller ${i}`,
       key: `h${seed}-c${i}`,
       mode,
+      native: false,
       ...(password === undefined ? {} : { password }),
       storePassword: !unstored,
       newKeyEachAttempt: !supplied && rng.chance(0.25),
@@ -213,6 +267,10 @@ const runHistory = async (seed: number): Promise<{ log: string[]; violations: st
     };
   });
   for (const caller of callers) {
+    if (caller.native) {
+      log.push(`${caller.name}: Secrets Manager's own rotation, ${caller.rotationsLeft} of them`);
+      continue;
+    }
     log.push(
       `${caller.name}: ${caller.mode}, ${caller.storePassword ? 'stored' : 'unstored'}, ${
         caller.password ? 'supplied' : 'generated'
@@ -227,12 +285,74 @@ const runHistory = async (seed: number): Promise<{ log: string[]; violations: st
     ...(caller.password === undefined ? {} : { password: caller.password }),
     ...(caller.storePassword ? {} : { storePassword: false }),
   });
+  // Secrets Manager's rotation: every step's answer is checked and logged as it comes.
+  const secretName = suite.secretName(providerId, id);
+  const fn = rotationFunctions.get(providerId) as RotationFunction;
+  fn.onAnswer = (step, answer) => {
+    totals.nativeSteps++;
+    const label = `${step.step} of ${step.token.slice(0, 8)}`;
+    monitor.answeredStep(label, step, answer);
+    monitor.check(label);
+    log.push(`    ${label} → ${answer === 'killed' ? 'killed' : answer.ok ? 'ok' : answer.name}`);
+  };
+  /**
+   * One rotation by Secrets Manager: RotateSecret (a new token, or a re-attempt of whichever
+   * version is pending), or its retry of the caller's last token from a step; `killStep` runs in a
+   * child process that is killed while the sandbox holds one of its calls.
+   */
+  const rotateNatively = async (
+    caller: Caller,
+    how: { retryFrom?: RotationStep; killStep?: RotationStep },
+  ): Promise<Answer | 'killed'> => {
+    const { retryFrom, killStep } = how;
+    log.push(
+      retryFrom && caller.token
+        ? `  Secrets Manager retries ${caller.token.slice(0, 8)} from ${retryFrom}`
+        : '  RotateSecret',
+    );
+    fn.runner = (step) =>
+      step.step === killStep ? killedAttempt(rng, step, id, log) : invokeStep(suite, step);
+    let run: NativeRun;
+    try {
+      run =
+        retryFrom && caller.token
+          ? await retryRotation(suite, fn, secretName, caller.token, retryFrom)
+          : await rotateSecret(suite, fn, secretName);
+    } finally {
+      fn.runner = (step) => invokeStep(suite, step);
+    }
+    totals.nativeRotations++;
+    if (run.reattempted && !retryFrom) totals.nativeReattempts++;
+    if (!retryFrom) log.push(`  ${run.reattempted ? 're-attempted' : 'new'} token ${run.token.slice(0, 8)}`);
+    caller.token = run.token;
+    caller.failedStep = run.steps.find((s) => !s.ok)?.step;
+    if (run.failed === 'Killed') return 'killed';
+    if (!run.finished) return { ok: false, name: run.failed as string };
+    caller.rotationsLeft = (caller.rotationsLeft ?? 1) - 1;
+    return { ok: true };
+  };
+  const nativeChoice = (caller: Caller, kill: boolean) => {
+    const retry = caller.token !== undefined && rng.chance(0.3);
+    const retryFrom =
+      retry && caller.failedStep !== undefined && rng.chance(0.5) ? caller.failedStep : 'createSecret';
+    const killStep = kill
+      ? rng.pick(['createSecret', 'setSecret', 'setSecret', 'testSecret', 'finishSecret'] as const)
+      : undefined;
+    return {
+      ...(retry ? { retryFrom } : {}),
+      ...(killStep === undefined ? {} : { killStep }),
+    };
+  };
   const record = (caller: Caller, answer: Answer | 'killed', label: string) => {
     totals.attempts++;
     caller.attempt++;
     monitor.answered(label, answer);
     monitor.check(label);
     if (answer !== 'killed' && (answer.ok || !RETRYABLE.has(answer.name ?? ''))) caller.done = true;
+    // Secrets Manager's schedule may rotate once more.
+    if (caller.native && answer !== 'killed' && answer.ok && (caller.rotationsLeft ?? 0) > 0) {
+      caller.done = false;
+    }
     log.push(`  → ${answer === 'killed' ? 'killed' : answer.ok ? 'ok' : answer.name}`);
   };
 
@@ -254,9 +374,11 @@ const runHistory = async (seed: number): Promise<{ log: string[]; violations: st
       `step ${step}: ${caller.name} (${caller.attempt === 0 ? 'first' : 'retry'})${kill ? ', in a child process' : ''}`,
     );
     for (const fault of faults) log.push(`  fault: ${fault}`);
-    const answer: Answer | 'killed' = kill
-      ? await killedAttempt(rng, requestOf(caller), log)
-      : await invoke(suite, requestOf(caller));
+    const answer: Answer | 'killed' = caller.native
+      ? await rotateNatively(caller, nativeChoice(caller, kill))
+      : kill
+        ? await killedAttempt(rng, requestOf(caller), id, log)
+        : await invoke(suite, requestOf(caller));
     if (kill) {
       killed = true;
       // The held call must not hold a later caller.
@@ -270,16 +392,28 @@ const runHistory = async (seed: number): Promise<{ log: string[]; violations: st
     else if (rng.chance(0.3)) await sleep(rng.int(50, 400));
   }
 
+  // Secrets Manager re-attempts an unfinished rotation (RotateSecret) until one finishes.
+  const settleNatively = async (caller: Caller): Promise<Answer | 'killed'> => {
+    const deadline = Date.now() + 6_000;
+    for (;;) {
+      const answer = await rotateNatively(caller, {});
+      if (answer !== 'killed' && (answer.ok || !RETRYABLE.has(answer.name ?? ''))) return answer;
+      if (Date.now() > deadline) return answer;
+      await sleep(100);
+    }
+  };
   // Every caller retries until it is done, as Step Functions would; no more faults. (Until here a
   // fault stays injected until a call meets it.)
   clearFaults();
   for (const caller of callers.filter((c) => !c.done)) {
     log.push(`settling ${caller.name}`);
-    const answer = await untilSettled(() => {
-      const request = requestOf(caller);
-      caller.attempt += caller.newKeyEachAttempt ? 1 : 0;
-      return invoke(suite, request);
-    }, 6_000);
+    const answer = caller.native
+      ? await settleNatively(caller)
+      : await untilSettled(() => {
+          const request = requestOf(caller);
+          caller.attempt += caller.newKeyEachAttempt ? 1 : 0;
+          return invoke(suite, request);
+        }, 6_000);
     record(caller, answer, `settling ${caller.name}`);
   }
   await sleep(LEASE_MS + 100);
@@ -293,10 +427,12 @@ const runHistory = async (seed: number): Promise<{ log: string[]; violations: st
   suite.secretsUsed.add(current);
   if (!final.ok) monitor.violations.push(`the final rotation did not converge: ${final.name}`);
   else if (harness.clusterPassword(id) !== current) monitor.violations.push('final: provider ≠ AWSCURRENT');
-  if (suite.sandbox.aws.secretValue(suite.secretName(providerId, id), 'AWSPENDING')) {
+  // Not even the empty version of an unfinished Secrets Manager rotation.
+  if (versionOf(suite, secretName, 'AWSPENDING') !== undefined) {
     monitor.violations.push('final: an AWSPENDING version is left');
   }
   monitor.stop();
+  fn.reset();
   totals.histories++;
   return { log, violations: monitor.violations };
 };
@@ -308,7 +444,16 @@ it(
   async () => {
     const failures: string[] = [];
     for (let run = 0; run < RUNS; run++) {
-      const { log, violations } = await runHistory(SEED + run);
+      const log: string[] = [];
+      let violations: string[];
+      try {
+        ({ violations } = await runHistory(SEED + run, log));
+      } catch (error) {
+        // A history that throws is reported with its steps too; the next one starts clean.
+        violations = [`the history threw ${(error as Error).name}: ${(error as Error).message}`];
+        clearFaults();
+        for (const fn of rotationFunctions.values()) fn.reset();
+      }
       if (violations.length > 0)
         failures.push([...log, ...violations.map((v) => `VIOLATION ${v}`)].join('\n'));
       else if (process.env.HISTORY_VERBOSE) report(log.join('\n'));
@@ -321,7 +466,9 @@ it(
 
 afterAll(() => {
   report(
-    `histories: ${totals.histories} histories (seed ${SEED}), ${totals.steps} steps, ${totals.attempts} attempts, ` +
+    `histories: ${totals.histories} histories (seed ${SEED}), ${totals.steps} steps, ${totals.attempts} attempts ` +
+      `(${totals.nativeRotations} rotations by Secrets Manager, ${totals.nativeReattempts} of them re-attempts, ` +
+      `${totals.nativeSteps} steps), ` +
       `${totals.faults} faults (${totals.lateApplies} late applies, ${totals.lostWrites} applied writes with lost answers), ` +
       `${totals.kills} kills, ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );

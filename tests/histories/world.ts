@@ -1,5 +1,17 @@
 import { spawn } from 'node:child_process';
+import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import {
+  InvalidRequestException,
+  RotateSecretCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import {
+  lambdaFunctionArn,
+  ROTATION_STEPS,
+  type RotationRecord,
+  type RotationStep,
+} from '../../sandbox/aws.ts';
 import type { Suite } from '../integration/suite.ts';
 import { eventBridgeEvent, lambdaContext } from '../support/events.ts';
 import { recordText } from '../support/leak-scan.ts';
@@ -10,7 +22,8 @@ import { recordText } from '../support/leak-scan.ts';
 //   - the provider's password is the secret's AWSCURRENT or AWSPENDING (or a password a caller
 //     supplied with storePassword: false, which by design lives outside the secret);
 //   - a stored password is sent only while its version is AWSPENDING (nothing stale is re-sent);
-//   - `ok` for a stored rotation means its version became AWSCURRENT.
+//   - `ok` for a stored rotation means its version became AWSCURRENT (for Secrets Manager's own
+//     rotation: finishSecret's `ok`; its earlier steps answer ok before anything is current).
 
 export const RETRYABLE = new Set([
   'ClusterStateConflict',
@@ -102,7 +115,13 @@ export interface ChildInvocation {
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 
-export const invokeInChild = (suite: Suite, request: Request, timeoutMs: number): ChildInvocation => {
+export const invokeInChild = (
+  suite: Suite,
+  request: Request | NativeStep,
+  timeoutMs: number,
+): ChildInvocation => {
+  const native = 'step' in request;
+  const http = !native && request.mode === 'http';
   const child = spawn(process.execPath, [CHILD], { env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk) => {
@@ -114,7 +133,7 @@ export const invokeInChild = (suite: Suite, request: Request, timeoutMs: number)
   child.stdin.end(
     JSON.stringify({
       functionFile: FUNCTION_FILES[request.providerId],
-      event: eventFor(suite, request),
+      event: native ? stepEvent(request) : eventFor(suite, request),
       timeoutMs,
     }),
   );
@@ -126,7 +145,7 @@ export const invokeInChild = (suite: Suite, request: Request, timeoutMs: number)
       const line = output.split('\n').find((l) => l.startsWith('CHILD-ANSWER '));
       if (!line) return resolve({ ok: false, name: 'ChildFailed', message: output.slice(-500) });
       const parsed = JSON.parse(line.slice('CHILD-ANSWER '.length)) as Answer;
-      resolve(request.mode === 'http' && parsed.ok ? fromHttp(parsed.result) : parsed);
+      resolve(http && parsed.ok ? fromHttp(parsed.result) : parsed);
     });
   });
   return { answer, kill: () => child.kill('SIGKILL') };
@@ -151,6 +170,8 @@ export interface Monitor {
   check(label: string): void;
   /** An answer a caller received: ok for a stored rotation must mean its version became AWSCURRENT. */
   answered(label: string, answer: Answer | 'killed'): void;
+  /** A native step's answer: finishSecret's ok must mean the token's version became AWSCURRENT. */
+  answeredStep(label: string, step: NativeStep, answer: Answer | 'killed'): void;
   stop(): void;
 }
 
@@ -197,6 +218,12 @@ export const watch = (suite: Suite, providerId: string, clusterId: string, secre
         violations.push(`${label}: ok answered for a version that never became AWSCURRENT`);
       }
     },
+    answeredStep(label, step, answer) {
+      if (answer === 'killed' || !answer.ok || step.step !== 'finishSecret') return;
+      if (!aws.secrets.get(name)?.everCurrent.has(step.token)) {
+        violations.push(`${label}: finishSecret answered ok for a version that never became AWSCURRENT`);
+      }
+    },
     stop() {
       simulator.resetListeners.splice(simulator.resetListeners.indexOf(onReset), 1);
       simulator.applyListeners.splice(simulator.applyListeners.indexOf(onApply), 1);
@@ -217,3 +244,175 @@ export const untilSettled = async (
     await sleep(pauseMs);
   }
 };
+
+// Secrets Manager's own rotation. The sandbox plays Secrets Manager (RotateSecret labels an empty
+// version AWSPENDING, or re-attempts the unfinished rotation of the version that is AWSPENDING, and
+// invokes the rotation function with each step in turn); the rotation function registered here is
+// the provider's unchanged handler, run the way the history says (in this process, or in a child
+// process it kills), and every step's answer goes to the history's monitor.
+
+/** One step of a Secrets Manager rotation, as Secrets Manager invokes the rotation function. */
+export interface NativeStep {
+  providerId: string;
+  step: RotationStep;
+  /** The secret's ARN, as Secrets Manager names it. */
+  secretId: string;
+  /** The ClientRequestToken: the version the rotation fills, sets and promotes. */
+  token: string;
+  rotationToken?: string;
+}
+
+export const stepEvent = (step: NativeStep) => ({
+  Step: step.step,
+  SecretId: step.secretId,
+  ClientRequestToken: step.token,
+  ...(step.rotationToken === undefined ? {} : { RotationToken: step.rotationToken }),
+});
+
+/** Invokes one rotation step in this process; answers ok with the result, or the thrown error's name. */
+export const invokeStep = async (suite: Suite, step: NativeStep, timeoutMs = 29_000): Promise<Answer> => {
+  try {
+    const result = await suite.handler(step.providerId)(stepEvent(step), lambdaContext(timeoutMs));
+    return { ok: true, result: result as Answer['result'] };
+  } catch (error) {
+    return { ok: false, name: (error as Error).name, message: (error as Error).message };
+  }
+};
+
+export type StepRunner = (step: NativeStep) => Promise<Answer | 'killed'>;
+
+/** The rotation function Secrets Manager invokes for one provider's secrets. */
+export interface RotationFunction {
+  arn: string;
+  providerId: string;
+  /** How each invocation runs: in this process unless the history swaps it (to hold, kill, race). */
+  runner: StepRunner;
+  /** Hears every step's answer, whoever invoked it (a history's monitor checks there). */
+  onAnswer: (step: NativeStep, answer: Answer | 'killed') => void;
+  /** One invocation, as Secrets Manager makes it: the result, or the function's error thrown. */
+  invoke(step: NativeStep): Promise<unknown>;
+  /** Back to running in this process, heard by nobody. */
+  reset(): void;
+}
+
+const functionError = (name: string, message: string): Error => Object.assign(new Error(message), { name });
+
+/** Registers the provider's handler as a rotation function Secrets Manager may invoke. */
+export const registerRotationFunction = (suite: Suite, providerId: string): RotationFunction => {
+  const fn: RotationFunction = {
+    arn: lambdaFunctionArn(`histories-${providerId}`),
+    providerId,
+    runner: (step) => invokeStep(suite, step),
+    onAnswer: () => undefined,
+    async invoke(step) {
+      const answer = await fn.runner(step);
+      fn.onAnswer(step, answer);
+      if (answer === 'killed') throw functionError('Killed', 'the invocation was killed');
+      if (!answer.ok) throw functionError(answer.name ?? 'Error', answer.message ?? '');
+      return answer.result;
+    },
+    reset() {
+      fn.runner = (step) => invokeStep(suite, step);
+      fn.onAnswer = () => undefined;
+    },
+  };
+  suite.sandbox.aws.rotationFunctions.set(fn.arn, (event) => {
+    const { Step, SecretId, ClientRequestToken, RotationToken } = event as Record<string, string>;
+    return fn.invoke({
+      providerId,
+      step: Step as RotationStep,
+      secretId: SecretId as string,
+      token: ClientRequestToken as string,
+      ...(RotationToken === undefined ? {} : { rotationToken: RotationToken }),
+    });
+  });
+  return fn;
+};
+
+/** What one rotation of Secrets Manager did: its token, and its steps as far as it got. */
+export interface NativeRun {
+  /** RotateSecret re-attempted the unfinished rotation of the version that was AWSPENDING. */
+  reattempted: boolean;
+  token: string;
+  steps: RotationRecord['steps'];
+  finished: boolean;
+  /** The error name of the step that failed, if one did. */
+  failed?: string;
+}
+
+let secretsManager: SecretsManagerClient | undefined;
+
+/**
+ * RotateSecret as a client (or the rotation schedule) calls it: a new rotation, or, while a version
+ * other than AWSCURRENT is AWSPENDING, a re-attempt of that version's rotation.
+ */
+export const rotateSecret = async (
+  suite: Suite,
+  fn: RotationFunction,
+  secretName: string,
+): Promise<NativeRun> => {
+  // Created once the suite has pointed the SDK at the sandbox. One attempt (a retry would rotate
+  // again), each on a new connection: a kept-alive one the sandbox has closed meanwhile would fail.
+  secretsManager ??= new SecretsManagerClient({
+    maxAttempts: 1,
+    requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
+  });
+  const before = suite.sandbox.aws.rotations.length;
+  let reattempted = false;
+  try {
+    await secretsManager.send(
+      new RotateSecretCommand({
+        SecretId: secretName,
+        RotationLambdaARN: fn.arn,
+        RotationRules: { ScheduleExpression: 'rate(30 days)' },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof InvalidRequestException)) throw error;
+    reattempted = true;
+  }
+  const record = suite.sandbox.aws.rotations.slice(before).find((r) => r.secretName === secretName);
+  if (!record) throw new Error(`RotateSecret ran no rotation of ${secretName}`);
+  return runOf(record.token, record.steps, reattempted);
+};
+
+const runOf = (token: string, steps: RotationRecord['steps'], reattempted: boolean): NativeRun => {
+  const failed = steps.find((s) => !s.ok)?.errorType;
+  return {
+    reattempted,
+    token,
+    steps,
+    finished: steps.length === ROTATION_STEPS.length && failed === undefined,
+    ...(failed === undefined ? {} : { failed }),
+  };
+};
+
+/**
+ * Secrets Manager's retry of one rotation (the Lambda service's retry of a failed invocation, or a
+ * rotation re-attempted): its steps again, with the same token, until one fails.
+ */
+export const retryRotation = async (
+  suite: Suite,
+  fn: RotationFunction,
+  secretName: string,
+  token: string,
+  from: RotationStep = 'createSecret',
+): Promise<NativeRun> => {
+  const secretId = suite.sandbox.aws.secrets.get(secretName)?.arn as string;
+  const steps: RotationRecord['steps'] = [];
+  for (const step of ROTATION_STEPS.slice(ROTATION_STEPS.indexOf(from))) {
+    try {
+      await fn.invoke({ providerId: fn.providerId, step, secretId, token });
+      steps.push({ step, ok: true });
+    } catch (error) {
+      steps.push({ step, ok: false, errorType: (error as Error).name });
+      break;
+    }
+  }
+  return runOf(token, steps, true);
+};
+
+/** The version a stage sits on (an empty AWSPENDING version too). */
+export const versionOf = (suite: Suite, secretName: string, stage: string): string | undefined =>
+  [...(suite.sandbox.aws.secrets.get(secretName)?.versions.values() ?? [])].find((v) => v.stages.has(stage))
+    ?.id;
