@@ -2,7 +2,9 @@
 
 // CloudFormation for the stage's `scheduledRotations` (serverless.yml params): one EventBridge
 // schedule per entry, invoking the provider's handler with the entry's envelope. serverless.yml
-// cannot loop, so this small generator does; an empty list yields no resources.
+// cannot loop, so this small generator does; an empty list yields no resources. A schedule is a
+// rule of the default bus (EventBridge runs schedules there only) that targets the function
+// directly: it neither needs nor uses the request bus, and its input comes from the stack alone.
 
 const { PROVIDERS, functionsOf } = require('./functions.cjs');
 

@@ -18,6 +18,8 @@ export interface Config {
   fingerprintKeySecret?: string;
   /** Milliseconds kept back from the Lambda deadline to answer and release the lease. */
   deadlineReserveMs: number;
+  /** KMS key (id, ARN or alias) the secrets the project creates are encrypted with; absent: Secrets Manager's default key. */
+  secretsKmsKeyId?: string;
 }
 
 const positiveInt = (value: string | undefined, fallback: number, name: string): number => {
@@ -55,6 +57,29 @@ export const oneOf = <T extends string>(
 
 export const trimSlash = (value: string): string => value.replace(/\/+$/, '');
 
+// Loopback hosts as URL normalizes them (`127.1` and `0x7f.0.0.1` become 127.0.0.1, `[0::1]` becomes [::1]).
+const isLoopback = (hostname: string): boolean =>
+  hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+
+/**
+ * A provider endpoint setting (`name` is its variable): an https:// URL, or http:// to a loopback
+ * host (127.0.0.0/8, localhost, [::1]: the sandbox and the tests), where the keys' signatures and
+ * the passwords never leave the machine. Anything else stops the function at start. A `{region}`
+ * placeholder may stand anywhere; it is checked as if it were a plain word.
+ */
+export const providerEndpoint = (value: string, name: string): string => {
+  let url: URL;
+  try {
+    url = new URL(value.replaceAll('{region}', 'region'));
+  } catch {
+    throw new Error(`${name} must be an https:// URL (it is not a URL)`);
+  }
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname))) return value;
+  throw new Error(
+    `${name} must be an https:// URL; http:// is allowed only to a loopback host (127.0.0.0/8, localhost, [::1]), not ${url.protocol}//${url.host}`,
+  );
+};
+
 export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const stage = env.STAGE ?? 'dev';
   const config: Config = {
@@ -73,6 +98,9 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     ...(nonEmpty(env.FINGERPRINT_KEY_SECRET) === undefined
       ? {}
       : { fingerprintKeySecret: env.FINGERPRINT_KEY_SECRET as string }),
+    ...(nonEmpty(env.SECRETS_KMS_KEY_ID?.trim()) === undefined
+      ? {}
+      : { secretsKmsKeyId: (env.SECRETS_KMS_KEY_ID as string).trim() }),
   };
   // A live rotation must never outlast its lease: the lease must outlive the function's timeout.
   const timeoutSeconds = env.FUNCTION_TIMEOUT_SECONDS;

@@ -33,17 +33,24 @@ import { SecretStore } from './rotation/secret-store.ts';
 export const resetMiddleware = <C>(
   provider: ProviderDefinition<C>,
   config: Config = readConfig(),
-): ResetMiddleware[] => [
-  invocationMode(),
-  injectLambdaContext(logger, { resetKeys: true }),
-  rotationMetrics({ provider: provider.id, stage: config.stage }),
-  publishOutcome({ client: eventBridgeClient, eventBusName: config.eventBusName }),
-  normalizeResponse({ provider: provider.id, operation: provider.operation }),
-  normalizeEvent({ provider: provider.id }),
-  rotationSecret({ provider, secrets: new SecretStore(secretsManagerClient) }),
-  validate({ provider, config }),
-  providerCredentials({ provider, config }),
-];
+): ResetMiddleware[] => {
+  // A bad provider setting (an endpoint that is not https) stops the function here, at start.
+  provider.checkSettings?.(config);
+  return [
+    invocationMode(),
+    injectLambdaContext(logger, { resetKeys: true }),
+    rotationMetrics({ provider: provider.id, stage: config.stage }),
+    publishOutcome({ client: eventBridgeClient, eventBusName: config.eventBusName }),
+    normalizeResponse({ provider: provider.id, operation: provider.operation }),
+    normalizeEvent({ provider: provider.id }),
+    rotationSecret({
+      provider,
+      secrets: new SecretStore(secretsManagerClient, { kmsKeyId: config.secretsKmsKeyId }),
+    }),
+    validate({ provider, config }),
+    providerCredentials({ provider, config }),
+  ];
+};
 
 /** The one provider call: rotate the cluster's password with the loaded credentials. */
 export const resetOperation = <C>(provider: ProviderDefinition<C>, config: Config = readConfig()) => {
@@ -57,7 +64,7 @@ export const resetOperation = <C>(provider: ProviderDefinition<C>, config: Confi
     envelope.idempotencyKey ??= randomUUID();
     logger.appendKeys({ provider: provider.id, region: envelope.region, clusterId: envelope.clusterId });
     const deps = {
-      secrets: new SecretStore(secretsManagerClient),
+      secrets: new SecretStore(secretsManagerClient, { kmsKeyId: config.secretsKmsKeyId }),
       leases: new LeaseTable(dynamoDbClient, config.lockTable, config.leaseSeconds),
       fingerprints,
       config,

@@ -111,8 +111,11 @@ export interface PublishedEvent {
   EventBusName?: string;
 }
 
-/** Receives every event put on the bus, in the EventBridge envelope a rule's target gets. */
-export type EventListener = (event: Record<string, unknown>) => void;
+/**
+ * Receives every event put on the bus, in the EventBridge envelope a rule's target gets, with the
+ * entry it came from (whose EventBusName, when given, names the bus it was put on).
+ */
+export type EventListener = (event: Record<string, unknown>, entry: PublishedEvent) => void;
 
 export interface AwsCall {
   target: string;
@@ -213,7 +216,7 @@ export class AwsSubsetSimulator {
             resources: [],
             detail: parseJson(entry.Detail ?? '{}') ?? {},
           };
-          for (const listener of this.eventListeners) listener(event);
+          for (const listener of this.eventListeners) listener(event, entry);
         });
         return { FailedEntryCount: 0, Entries: ids.map((EventId) => ({ EventId })) };
       }

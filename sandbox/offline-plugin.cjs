@@ -54,7 +54,8 @@ class SandboxOfflinePlugin {
   // Deliver events put on the sandbox bus to every function whose eventBridge rule matches, as
   // EventBridge and Lambda's asynchronous invocation do: retries and the onFailure destination as
   // configured per function, with local delays (SANDBOX_ASYNC_RETRY_DELAY_MS). PutEvents answers
-  // without waiting for any of it.
+  // without waiting for any of it. An entry that names a bus (EventBusName, a name or an ARN)
+  // reaches only the rules on that bus; one that names none reaches every rule its pattern matches.
   async routeEvents() {
     const { matchesPattern } = await import('./event-pattern.ts');
     const { offlineLambdaInvoke } = await import('./lambda-invoke.ts');
@@ -69,6 +70,7 @@ class SandboxOfflinePlugin {
         if (!event.eventBridge?.pattern) continue;
         const functionName = `${service.service}-${service.provider.stage}-${name}`;
         rules.push({
+          bus: this.busNameOf(event.eventBridge.eventBus),
           pattern: event.eventBridge.pattern,
           deliver: asyncInvoker({
             functionName,
@@ -85,9 +87,28 @@ class SandboxOfflinePlugin {
         });
       }
     }
-    this.sandbox.aws.eventListeners.push((event) => {
-      for (const rule of rules) if (matchesPattern(rule.pattern, event)) void rule.deliver(event);
+    this.sandbox.aws.eventListeners.push((event, entry) => {
+      const bus = entry?.EventBusName ? busName(entry.EventBusName) : undefined;
+      for (const rule of rules) {
+        if (bus !== undefined && rule.bus !== undefined && bus !== rule.bus) continue;
+        if (matchesPattern(rule.pattern, event)) void rule.deliver(event);
+      }
     });
+  }
+
+  // The name of the bus a rule listens on: serverless.yml's `eventBus` is a name (`default` when
+  // absent), an ARN, or one of the stack's buses as `Fn::GetAtt: [Id, Name]` or `Ref: Id`.
+  // Undefined when it cannot be told, and then the rule hears every bus.
+  busNameOf(eventBus) {
+    if (eventBus === undefined) return 'default';
+    if (typeof eventBus === 'string') return busName(eventBus);
+    const id = eventBus?.['Fn::GetAtt']?.[1] === 'Name' ? eventBus['Fn::GetAtt'][0] : eventBus?.Ref;
+    const resources = Object.assign(
+      {},
+      ...[this.serverless.service.resources ?? []].flat().map((part) => part?.Resources ?? {}),
+    );
+    const name = resources[id]?.Type === 'AWS::Events::EventBus' ? resources[id].Properties?.Name : undefined;
+    return typeof name === 'string' ? name : undefined;
   }
 
   // Let the sandbox's Secrets Manager invoke every function of the service as a secret's rotation
@@ -114,5 +135,8 @@ class SandboxOfflinePlugin {
     await this.sandbox?.close();
   }
 }
+
+/** A bus's name, from its name or its ARN (`arn:aws:events:region:account:event-bus/name`). */
+const busName = (nameOrArn) => String(nameOrArn).replace(/^arn:[^:]+:events:[^:]*:[^:]*:event-bus\//, '');
 
 module.exports = SandboxOfflinePlugin;

@@ -121,7 +121,7 @@ const BODY_FIELD_DESCRIPTIONS: Record<string, (provider: ProviderDefinition) => 
   projectId: () =>
     "The project of the cluster; when absent, taken from the account's credentials for the region.",
   account: () =>
-    'Which provider credential set to use: `{CREDENTIALS_PREFIX}/{credentials folder}/{account}` in SSM.',
+    "Which of the provider accounts the operators configured to use (default `default`); CREDENTIALS_UNAVAILABLE when this account's credentials cannot be used.",
   storePassword: () =>
     'Whether to keep the password in Secrets Manager; `false` only with a supplied password (a generated one is always stored).',
   secretId: (provider) =>

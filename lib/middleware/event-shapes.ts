@@ -38,3 +38,22 @@ export const eventBridgeEvent = z.object({
   detail: z.unknown(),
   'replay-name': z.optional(z.string()),
 });
+
+// Who sent the event, read apart from the parts above and never required, so that an identity
+// AWS (or serverless-offline, which fills the requestContext its own way) leaves out never fails
+// a request: see caller.ts.
+
+/** The IAM identity that signed a REST API (v1) request (`AWS_IAM` authorization). */
+export const restApiSigner = z.object({
+  requestContext: z.object({ identity: z.object({ userArn: z.nullish(z.string()) }) }),
+});
+
+/** The IAM identity that signed an HTTP API (v2) request (IAM authorization). */
+export const httpApiSigner = z.object({
+  requestContext: z.object({
+    authorizer: z.object({ iam: z.object({ userArn: z.nullish(z.string()) }) }),
+  }),
+});
+
+/** The sender of an EventBridge event. */
+export const eventBridgeSender = z.object({ source: z.string(), account: z.string() });

@@ -21,6 +21,8 @@ export interface RotationEvent {
 
 export interface ResetInternal extends Record<string, unknown> {
   mode?: InvocationMode;
+  /** Who asked (caller.ts): in every log line of the invocation and in its outcome event. */
+  caller?: string;
   /** The envelope's fields as the caller sent them, before validation. */
   input?: Record<string, unknown>;
   envelope?: Envelope;

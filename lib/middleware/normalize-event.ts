@@ -1,7 +1,9 @@
 import * as z from 'zod/mini';
 import { type FieldIssue, validationFailed } from '../errors.ts';
+import { logger } from '../logger.ts';
 import type { ProviderId } from '../providers/types.ts';
 import { ROTATION_STEPS } from '../rotation/native.ts';
+import { CALLER_FIELD, callerOf } from './caller.ts';
 import { eventBridgeEvent, httpApiParts, restApiParts } from './event-shapes.ts';
 import { isObject, type ResetMiddleware, type RotationEvent } from './invocation.ts';
 
@@ -137,19 +139,29 @@ const rotationEvent = (event: unknown): RotationEvent => {
   };
 };
 
+/** A direct payload's envelope fields: all of it but the `caller` it may name itself with. */
+const directInput = (payload: Record<string, unknown>): Record<string, unknown> => {
+  const { [CALLER_FIELD]: _, ...fields } = payload;
+  return fields;
+};
+
 /**
  * Turns an API Gateway, EventBridge or direct (Step Functions, schedule, SDK) invocation into the
  * envelope's fields as sent (`internal.input`), by the mode invocationMode decided; a Secrets
- * Manager rotation event into the step it asks for (`internal.rotation`).
+ * Manager rotation event into the step it asks for (`internal.rotation`). First of all, who asked
+ * (`internal.caller`), which every later log line of the invocation carries.
  */
 export const normalizeEvent = (options: NormalizeEventOptions): ResetMiddleware => ({
   before: (request) => {
     const mode = request.internal.mode ?? 'direct';
+    const caller = callerOf(mode, request.event);
+    request.internal.caller = caller;
+    logger.appendKeys({ caller });
     if (mode === 'http') request.internal.input = httpInput(request.event, options.provider);
     else if (mode === 'eventbridge') request.internal.input = eventBridgeInput(request.event);
     // The envelope's fields come from the secret's identity tags (rotation-secret), not the event.
     else if (mode === 'rotation') request.internal.rotation = rotationEvent(request.event);
-    else if (isObject(request.event)) request.internal.input = { ...request.event };
+    else if (isObject(request.event)) request.internal.input = directInput(request.event);
     else fail('(input)', 'must be a JSON object');
   },
 });

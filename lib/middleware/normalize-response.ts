@@ -24,6 +24,27 @@ const httpResponse = (result: NormalizedResult, statusCode: number) => ({
   body: JSON.stringify(result),
 });
 
+const FRAME = /^\s+at \S/;
+
+/**
+ * The frames of an error's stack, without its head. V8 heads a stack with `name: message`, and the
+ * message (which may quote input, over several lines) is never logged: the head's lines (one per
+ * line of the message) are dropped, and of the rest only frame lines (`at …`) are kept.
+ */
+export const stackFrames = (error: unknown): string[] => {
+  if (!(error instanceof Error) || typeof error.stack !== 'string') return [];
+  const headLines = typeof error.message === 'string' ? error.message.split('\n').length : 1;
+  return error.stack
+    .split('\n')
+    .slice(headLines)
+    .filter((line) => FRAME.test(line))
+    .map((line) => line.trim());
+};
+
+/** The name of an error (its type), never its message; `unknown` for a value that is not an Error. */
+const errorName = (error: unknown): string =>
+  error instanceof Error && typeof error.name === 'string' ? error.name : 'unknown';
+
 /** What Step Functions and async callers receive: an error named after the code, no stack. */
 const namedError = (error: ResetError): Error => {
   const thrown = new Error(error.message);
@@ -64,8 +85,11 @@ export const normalizeResponse = (options: NormalizeResponseOptions): ResetMiddl
           `Internal error; see the function's logs for request ${request.context.awsRequestId}`,
         );
     if (!isResetError(request.error)) {
-      // Only the error's type and stack: its message may quote input we do not control.
-      logger.error('unexpected error', { errorName: request.error?.name, stack: request.error?.stack });
+      // Only the error's type and stack frames: its message may quote input we do not control.
+      logger.error('unexpected error', {
+        errorName: errorName(request.error),
+        stackFrames: stackFrames(request.error),
+      });
     }
     const { envelope } = request.internal;
     const result: FailureResult = {

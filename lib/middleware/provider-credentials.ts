@@ -4,6 +4,7 @@ import ssm from '@middy/ssm';
 import { getInternal } from '@middy/util';
 import type { Config } from '../config.ts';
 import { ResetError } from '../errors.ts';
+import { logger } from '../logger.ts';
 import type { ProviderDefinition } from '../providers/types.ts';
 import { type ResetMiddleware, ResetRequest } from './invocation.ts';
 
@@ -17,6 +18,27 @@ export interface ProviderCredentialsOptions<C> {
 
 const credentialsParameterName = (prefix: string, folder: string, account: string): string =>
   `${prefix}/${folder}/${account}`;
+
+/**
+ * Why SSM gave nothing, in a word for the log: @middy/ssm reports a name SSM does not know as
+ * `InvalidParameter <name>`, wrapped with any other failure in "Failed to resolve internal values";
+ * an SDK error is named by its type (its message is not logged).
+ */
+const readFailure = (error: unknown): string => {
+  const data = (error as { cause?: { data?: unknown } } | undefined)?.cause?.data;
+  const reason = Array.isArray(data) && data.length > 0 ? data[0] : error;
+  if (!(reason instanceof Error)) return 'unknown';
+  if (reason.message.startsWith('InvalidParameter ')) return 'ParameterNotFound';
+  return reason.name;
+};
+
+/** What the caller is told: the account is theirs; where and why stays in the log. */
+const unavailable = (account: string, cause?: unknown): ResetError =>
+  new ResetError(
+    'CREDENTIALS_UNAVAILABLE',
+    `The credentials of account "${account}" are unavailable`,
+    cause === undefined ? {} : { cause },
+  );
 
 /**
  * Loads the account's credentials (SecureString JSON) with @middy/ssm and checks their shape.
@@ -57,11 +79,13 @@ export const providerCredentials = <C>(options: ProviderCredentialsOptions<C>): 
         await forParameter(name).before?.(request);
         raw = (await getInternal(['providerCredentials'], request)).providerCredentials;
       } catch (error) {
-        throw new ResetError(
-          'CREDENTIALS_UNAVAILABLE',
-          `The credentials of account "${envelope.account}" could not be read from SSM parameter ${name}`,
-          { cause: error },
-        );
+        // The parameter's name and the cause are for the operator: only the log has them.
+        logger.error('provider credentials could not be read', {
+          account: envelope.account,
+          parameter: name,
+          cause: readFailure(error),
+        });
+        throw unavailable(envelope.account, error);
       }
       const parsed = provider.credentials.safeParse(raw);
       if (!parsed.success) {
@@ -69,10 +93,12 @@ export const providerCredentials = <C>(options: ProviderCredentialsOptions<C>): 
         const problems = parsed.error.issues.map(
           (issue) => `${issue.path.join('.') || 'value'}: ${issue.message}`,
         );
-        throw new ResetError(
-          'CREDENTIALS_UNAVAILABLE',
-          `SSM parameter ${name} is not a valid ${provider.credentialsFolder} credential set (${problems.join('; ')})`,
-        );
+        logger.error('provider credentials are not a valid credential set', {
+          account: envelope.account,
+          parameter: name,
+          cause: `not a valid ${provider.credentialsFolder} credential set (${problems.join('; ')})`,
+        });
+        throw unavailable(envelope.account);
       }
       event.credentials = parsed.data;
     },

@@ -20,6 +20,9 @@ export const attemptOutcome = (request: { internal: ResetInternal }): Normalized
   return result;
 };
 
+/** An outcome event's detail: the normalized result, and who asked (caller.ts). */
+export type OutcomeDetail = NormalizedResult & { caller?: string };
+
 export interface PublishOutcomeOptions {
   client: EventBridgeClient;
   eventBusName: string;
@@ -27,12 +30,14 @@ export interface PublishOutcomeOptions {
 
 /**
  * Puts "Cluster Password Reset Succeeded/Failed" on the bus after every real attempt, with the
- * normalized result (which never holds a password) as detail. Dry runs, requests refused by
- * validation, ROTATION_IN_PROGRESS refusals and replays from a key's record are not attempts. A failure to publish is logged and changes nothing: the
- * password was reset (or not) either way.
+ * normalized result (which never holds a password) and the caller as detail. Dry runs, requests
+ * refused by validation, ROTATION_IN_PROGRESS refusals and replays from a key's record are not
+ * attempts. A failure to publish is logged and changes nothing: the password was reset (or not)
+ * either way.
  */
 export const publishOutcome = (options: PublishOutcomeOptions): ResetMiddleware => {
-  const publish = async (result: NormalizedResult): Promise<void> => {
+  const publish = async (result: NormalizedResult, caller: string | undefined): Promise<void> => {
+    const detail: OutcomeDetail = caller === undefined ? result : { ...result, caller };
     try {
       const answer = await options.client.send(
         new PutEventsCommand({
@@ -40,7 +45,7 @@ export const publishOutcome = (options: PublishOutcomeOptions): ResetMiddleware 
             {
               Source: REQUEST_SOURCE,
               DetailType: result.ok ? SUCCEEDED_DETAIL_TYPE : FAILED_DETAIL_TYPE,
-              Detail: JSON.stringify(result),
+              Detail: JSON.stringify(detail),
               EventBusName: options.eventBusName,
             },
           ],
@@ -57,7 +62,7 @@ export const publishOutcome = (options: PublishOutcomeOptions): ResetMiddleware 
   };
   const publishAttempt = (request: { internal: ResetInternal }) => {
     const result = attemptOutcome(request);
-    return result ? publish(result) : Promise.resolve();
+    return result ? publish(result, request.internal.caller) : Promise.resolve();
   };
   return { after: publishAttempt, onError: publishAttempt };
 };

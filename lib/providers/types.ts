@@ -69,6 +69,12 @@ export interface ProviderDefinition<C = unknown> {
   credentialsFolder: string;
   /** Regions a request may name; may depend on configuration (e.g. an endpoint override). */
   regions(config: Config): readonly [string, ...string[]];
+  /**
+   * Reads the provider's own settings from `config.env` (endpoints and their overrides) and throws
+   * on a bad one, naming the variable. resetMiddleware calls it when the handler is built, so a
+   * misconfigured function does not start.
+   */
+  checkSettings?(config: Config): void;
   clusterId: ZodMiniType<string>;
   /** The provider's project scope, if a request may name one (`projectId`): its id's rule. */
   projectId?: ZodMiniType<string>;

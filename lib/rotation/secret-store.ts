@@ -79,12 +79,19 @@ const storeFailed = (operation: string, error: unknown): ResetError =>
     { cause: error },
   );
 
+export interface SecretStoreOptions {
+  /** KMS key of the secrets this store creates (SECRETS_KMS_KEY_ID); absent: Secrets Manager's default key. */
+  kmsKeyId?: string;
+}
+
 /** The few Secrets Manager operations of the rotation protocol, with errors mapped. */
 export class SecretStore {
   readonly #client: SecretsManagerClient;
+  readonly #kmsKeyId: string | undefined;
 
-  constructor(client: SecretsManagerClient) {
+  constructor(client: SecretsManagerClient, options: SecretStoreOptions = {}) {
     this.#client = client;
+    this.#kmsKeyId = options.kmsKeyId;
   }
 
   async describe(secretId: string): Promise<SecretState | undefined> {
@@ -107,7 +114,8 @@ export class SecretStore {
    * Creates the secret with its identity tags; one created meanwhile is used as it is (the caller
    * checks its tags). Secrets Manager labels a secret's first version AWSCURRENT
    * whatever we ask, so a new secret starts with a placeholder that holds no password: AWSCURRENT
-   * never holds a password the provider has not accepted.
+   * never holds a password the provider has not accepted. With a KMS key configured the secret is
+   * created under it (every later version is encrypted with the secret's key).
    */
   async create(
     name: string,
@@ -127,6 +135,7 @@ export class SecretStore {
           Description: `Admin password of ${target.provider} cluster ${target.clusterId} in ${target.region}, kept by cluster-password-reset`,
           SecretString: JSON.stringify(placeholder),
           ClientRequestToken: placeholderToken,
+          ...(this.#kmsKeyId === undefined ? {} : { KmsKeyId: this.#kmsKeyId }),
           Tags: Object.entries({ ...identityTags(target), [ACCOUNT_TAG]: account }).map(([Key, Value]) => ({
             Key,
             Value,

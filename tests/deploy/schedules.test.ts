@@ -36,6 +36,16 @@ describe('scheduled rotations from stage parameters', () => {
     });
   });
 
+  it('runs on the default bus, with no event pattern: no request event can trigger it', async () => {
+    const target = { provider: 'ncloud-cdss', region: 'KR', clusterId: '1009123' };
+    const { Resources } = await withRotations([{ schedule: 'rate(30 days)', target }]);
+    const rule = Resources.ScheduledRotation0Rule.Properties;
+    expect(rule.EventBusName).toBeUndefined();
+    expect(rule.EventPattern).toBeUndefined();
+    expect(rule.Targets).toHaveLength(1);
+    expect(rule.Targets[0].Input).toBeUndefined();
+  });
+
   it.each([
     ['ncloud-cdss', 'KR', 'NcloudCdssResetCmakPasswordLambdaFunction'],
     ['otc-css', 'eu-de', 'OtcCssResetAdminPasswordLambdaFunction'],

@@ -171,6 +171,10 @@ describe('the packaged CloudFormation template', () => {
           'secretsmanager:PutSecretValue',
           'secretsmanager:UpdateSecretVersionStage',
           'secretsmanager:ListSecretVersionIds',
+          // SecureStrings through SSM; secrets through Secrets Manager; the queue through SQS.
+          'kms:Decrypt',
+          'kms:Decrypt',
+          'kms:GenerateDataKey',
           'kms:Decrypt',
           'kms:GenerateDataKey',
           'dynamodb:GetItem',
@@ -351,7 +355,11 @@ describe('EventBridge rules, asynchronous invocation and the state machine', () 
       });
     }
     const [, queue] = resourcesOfType('AWS::SQS::Queue')[0] ?? [];
-    expect(queue?.Properties).toMatchObject({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+    // Encrypted with the stack's KMS key (tests/deploy/hardening.test.ts has the details).
+    expect(queue?.Properties).toMatchObject({
+      MessageRetentionPeriod: 1209600,
+      KmsMasterKeyId: { 'Fn::GetAtt': ['FailedRequestsKey', 'Arn'] },
+    });
   });
 
   it.each([

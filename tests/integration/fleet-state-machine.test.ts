@@ -17,19 +17,38 @@ const PROVIDER_OF_TASK: Record<string, string> = {
   RotateHuaweicloudCss: 'huaweicloud-css',
 };
 
+/** Every payload a Task state handed to a handler, in the order they were sent. */
+let payloads: Array<{ state: string; payload: Record<string, unknown> }> = [];
+
 const taskHandlers = () =>
   Object.fromEntries(
     Object.entries(PROVIDER_OF_TASK).map(([state, providerId]) => [
       state,
-      lambdaInvokeTask((payload) => suite.handler(providerId)(payload, lambdaContext())),
+      lambdaInvokeTask((payload) => {
+        payloads.push({ state, payload: payload as Record<string, unknown> });
+        return suite.handler(providerId)(payload, lambdaContext());
+      }),
     ]),
   );
 
-const run = (targets: unknown[]) =>
-  runLocally(definition, { targets }, taskHandlers(), { retryIntervalMs: 5 }) as Promise<{
+const run = (targets: unknown[]) => {
+  payloads = [];
+  return runLocally(definition, { targets }, taskHandlers(), { retryIntervalMs: 5 }) as Promise<{
     succeeded: Array<Record<string, any>>;
     failed: Array<{ target: Record<string, unknown>; code: string; message: string }>;
   }>;
+};
+
+/** What an API Gateway event adds to an envelope: none of it may reach a handler from a fleet. */
+const httpShaped = (password: string) => ({
+  httpMethod: 'POST',
+  resource: '/otc/css/{region}/clusters/{clusterId}/admin-password',
+  headers: { 'content-type': 'application/json', 'Idempotency-Key': 'from-a-header' },
+  pathParameters: { region: 'eu-de', clusterId: 'from-a-path' },
+  requestContext: { httpMethod: 'POST', identity: { caller: 'someone' } },
+  body: JSON.stringify({ password }),
+  isBase64Encoded: false,
+});
 
 const target = (providerId: string, clusterId: string, extra: Record<string, unknown> = {}) => ({
   provider: providerId,
@@ -119,9 +138,10 @@ it('ends a mixed fleet of 20 with the right summary and stored == provider for e
   const missing = suite.harness('otc-css').newClusterId();
   targets.push(target('otc-css', missing));
   expectedFailures.push({ clusterId: missing, code: 'ClusterNotFound' });
-  const withPassword = suite.cluster('ncloud-cdss');
-  targets.push(target('ncloud-cdss', withPassword.id, { password: 'Plain-text1!' }));
-  expectedFailures.push({ clusterId: withPassword.id, code: 'ValidationFailed' });
+  // Shaped like an API Gateway event: rotated as a plain target, its body's password ignored.
+  const httpLike = suite.cluster('ncloud-cdss');
+  targets.push(target('ncloud-cdss', httpLike.id, httpShaped('Plain-text1!')));
+  ok.push({ provider: 'ncloud-cdss', id: httpLike.id });
   const badAccount = suite.cluster('otc-css');
   targets.push(target('otc-css', badAccount.id, { account: 'nobody' }));
   expectedFailures.push({ clusterId: badAccount.id, code: 'CredentialsUnavailable' });
@@ -162,4 +182,58 @@ it('summarizes a fleet where everything fails, and an empty fleet', async () => 
   expect(allFailed.succeeded).toEqual([]);
   expect(allFailed.failed.map((f) => f.code)).toEqual(['ClusterNotFound']);
   expect(await run([])).toEqual({ succeeded: [], failed: [] });
+});
+
+it('fails at once, PasswordNotAllowed, when any target carries a password, invoking no handler', async () => {
+  const clean = suite.cluster('otc-css');
+  const withPassword = suite.cluster('otc-css');
+  const failure = await run([
+    target('otc-css', clean.id),
+    target('otc-css', withPassword.id, { password: 'Plain-text1!' }),
+  ]).catch((error: Error) => error);
+  expect(failure).toBeInstanceOf(Error);
+  expect(((failure as Error).cause as Error).name).toBe('PasswordNotAllowed');
+  expect(payloads).toEqual([]);
+  expect(suite.harness('otc-css').calls(clean.id)).toEqual([]);
+  expect(suite.harness('otc-css').calls(withPassword.id)).toEqual([]);
+});
+
+it("hands each handler the envelope's fields alone, with the execution as caller", async () => {
+  const { id } = suite.cluster('otc-css');
+  const extra = { account: 'default', storePassword: true, ...httpShaped('Plain-text1!') };
+  const summary = await run([
+    target('otc-css', id, extra),
+    target('otc-css', id, { dryRun: true, idempotencyKey: 'k-1' }),
+  ]);
+  const sent = payloads.map((p) => p.payload);
+  const caller = sent[0]?.caller as string;
+  expect(caller).toMatch(/^arn:aws:states:[^:]+:\d{12}:execution:[^:]+:[^:]+$/);
+  const executionName = caller.split(':').at(-1);
+  // Optional fields only when the target has them; nothing of the HTTP shape.
+  expect(sent).toContainEqual({
+    provider: 'otc-css',
+    region: 'eu-de',
+    clusterId: id,
+    account: 'default',
+    storePassword: true,
+    idempotencyKey: `${executionName}-0`,
+    caller,
+  });
+  expect(sent).toContainEqual({
+    provider: 'otc-css',
+    region: 'eu-de',
+    clusterId: id,
+    dryRun: true,
+    idempotencyKey: 'k-1',
+    caller,
+  });
+  expect(payloads.every((p) => p.state === 'RotateOtcCss')).toBe(true);
+  // Handled as direct invocations: one real rotation and one dry run, no HTTP answer.
+  expect(summary.failed).toEqual([]);
+  expect(summary.succeeded.map((r) => r.dryRun).sort()).toEqual([false, true]);
+  expect(summary.succeeded.every((r) => r.ok === true && !('statusCode' in r))).toBe(true);
+  const stored = suite.sandbox.aws.secretValue(suite.secretName('otc-css', id))?.password as string;
+  suite.secretsUsed.add(stored);
+  expect(suite.harness('otc-css').clusterPassword(id)).toBe(stored);
+  expect(stored).not.toBe('Plain-text1!');
 });

@@ -31,6 +31,19 @@ const outcomes = (clusterId: string) =>
 
 const PROVIDER_IDS = [['ncloud-cdss'], ['otc-css'], ['huaweicloud-css']];
 
+/** The fleet state machine's caller: its execution ARN. */
+const EXECUTION =
+  'arn:aws:states:eu-central-1:123456789012:execution:cluster-password-reset-itest-fleet-rotation:run-1';
+
+/** The handlers' log lines (Powertools JSON, not the metrics' EMF) written since `from`. */
+const logLinesSince = (from: number) =>
+  suite.output
+    .slice(from)
+    .join('')
+    .split('\n')
+    .filter((line) => line.startsWith('{"level"'))
+    .map((line) => JSON.parse(line));
+
 describe.each(PROVIDER_IDS)('%s by HTTP, EventBridge and Step Functions', (providerId) => {
   it('answers the same normalized result in every mode, and stored == provider after each', async () => {
     const { id } = suite.cluster(providerId);
@@ -93,7 +106,9 @@ describe.each(PROVIDER_IDS)('%s by HTTP, EventBridge and Step Functions', (provi
   it('publishes Succeeded with the normalized result, Failed on failure, nothing for a dry run', async () => {
     const { id } = suite.cluster(providerId);
     const result = await invoke(providerId, 'direct', id, { idempotencyKey: `events-${id}` });
-    expect(outcomes(id)).toEqual([{ type: 'Cluster Password Reset Succeeded', detail: result }]);
+    expect(outcomes(id)).toEqual([
+      { type: 'Cluster Password Reset Succeeded', detail: { ...result, caller: 'direct invocation' } },
+    ]);
 
     await invoke(providerId, 'direct', id, { dryRun: true });
     expect(outcomes(id)).toHaveLength(1);
@@ -131,6 +146,52 @@ describe.each(PROVIDER_IDS)('%s by HTTP, EventBridge and Step Functions', (provi
       expect((answer as Error).message).toContain('mode is not a field of this request');
     }
     expect(harness.calls(id)).toEqual([]);
+  });
+
+  it.each([
+    ['http', {}, 'arn:aws:iam::123456789012:user/operator'],
+    ['eventbridge', {}, 'eventbridge:123456789012:cluster-password-reset'],
+    ['direct', { caller: EXECUTION }, EXECUTION],
+    ['direct', {}, 'direct invocation'],
+  ] as const)(
+    'names the caller of a %s invocation %j in every log line and in the outcome event, not in the answer',
+    async (mode, fields, caller) => {
+      const { id } = suite.cluster(providerId);
+      const from = suite.output.length;
+      const result = await invoke(providerId, mode, id, { idempotencyKey: `caller-${id}`, ...fields });
+      expect(result.ok).toBe(true);
+      expect(result).not.toHaveProperty('caller');
+      expect(outcomes(id)).toEqual([
+        { type: 'Cluster Password Reset Succeeded', detail: { ...result, caller } },
+      ]);
+      const lines = logLinesSince(from);
+      expect(lines.map((line) => line.message)).toContain('password reset finished');
+      for (const line of lines) expect(line.caller, line.message).toBe(caller);
+      // The failure of a later attempt carries it too.
+      suite.harness(providerId).addFault({ operation: 'reset', clusterId: id, status: 500, text: 'down' });
+      const again = suite.output.length;
+      await invoke(providerId, mode, id, { idempotencyKey: `caller-fail-${id}`, ...fields });
+      expect(outcomes(id)[1]).toMatchObject({ type: 'Cluster Password Reset Failed', detail: { caller } });
+      const failed = logLinesSince(again).find((line) => line.message === 'password reset failed');
+      expect(failed).toMatchObject({ caller, code: 'PROVIDER_UNAVAILABLE' });
+    },
+  );
+
+  it('accepts `caller` only in a direct payload: refused in an HTTP body and an EventBridge detail, nothing sent', async () => {
+    const { id } = suite.cluster(providerId);
+    const http = await invoke(providerId, 'http', id, { caller: EXECUTION });
+    expect(http.error).toMatchObject({ code: 'VALIDATION_FAILED', fields: [{ field: 'caller' }] });
+    const eventbridge = await invoke(providerId, 'eventbridge', id, { caller: EXECUTION });
+    expect(eventbridge).toEqual({
+      thrown: 'ValidationFailed',
+      message: 'Invalid request: caller is not a field of this request',
+    });
+    const forged = await invoke(providerId, 'direct', id, {
+      caller: 'arn:aws:iam::1:user/x\n{"level":"INFO"}',
+    });
+    expect(forged.thrown).toBe('ValidationFailed');
+    expect(suite.output.join('')).not.toContain('user/x');
+    expect(suite.harness(providerId).calls(id)).toEqual([]);
   });
 
   it('publishes nothing for a request refused before validation', async () => {

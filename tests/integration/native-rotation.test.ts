@@ -88,6 +88,12 @@ const outcomeTypes = (clusterId: string) =>
     .filter((event) => JSON.parse(event.Detail ?? '{}').clusterId === clusterId)
     .map((event) => event.DetailType);
 
+const outcomeCallers = (clusterId: string) =>
+  suite.sandbox.aws.events
+    .map((event) => JSON.parse(event.Detail ?? '{}'))
+    .filter((detail) => detail.clusterId === clusterId)
+    .map((detail) => detail.caller);
+
 /** A cluster whose secret the project created with a first (direct) rotation. */
 const rotatedOnce = async (providerId: string) => {
   const { id } = suite.cluster(providerId);
@@ -131,6 +137,8 @@ describe.each(PROVIDER_IDS)('%s as the secret rotation function', (providerId) =
       'Cluster Password Reset Succeeded',
       'Cluster Password Reset Succeeded',
     ]);
+    // Who asked: the direct first rotation, then Secrets Manager.
+    expect(outcomeCallers(id)).toEqual(['direct invocation', 'secretsmanager.amazonaws.com']);
   });
 
   it('retries a failed setSecret with the same token and converges, the invariant holding throughout', async () => {

@@ -17,6 +17,9 @@ export const ncloudCdss: ProviderDefinition<NcloudCredentials> = {
   credentialsFolder: 'ncloud',
   // Each site admits only its own regions (NCLOUD_CDSS_SITE).
   regions: (config) => ncloudRegions(ncloudSettings(config).site),
+  checkSettings: (config) => {
+    ncloudSettings(config);
+  },
   clusterId: z
     .string({ error: 'must be a string' })
     .check(

@@ -1,4 +1,4 @@
-import { type Config, nonEmpty, trimSlash } from '../../config.ts';
+import { type Config, nonEmpty, providerEndpoint, trimSlash } from '../../config.ts';
 
 // The CSS API is one API on several clouds: Open Telekom Cloud, and Huawei Cloud on other
 // endpoints and regions. A cloud is what differs; everything else in this folder is shared.
@@ -53,7 +53,8 @@ export const cssSettings = (cloud: CssCloud, { env }: Pick<Config, 'env'>): CssS
   if (!settings) {
     const given = nonEmpty(env[cloud.endpointVariable]);
     settings = {
-      endpoint: trimSlash(given ?? cloud.defaultEndpoint),
+      // https, or http to a loopback host (the sandbox): anything else stops the function at start.
+      endpoint: trimSlash(providerEndpoint(given ?? cloud.defaultEndpoint, cloud.endpointVariable)),
       // serverless.yml may pass the default explicitly: only another value is an override.
       overridden: given !== undefined && given !== cloud.defaultEndpoint,
     };

@@ -3,7 +3,7 @@ import { validationFailed } from '../../errors.ts';
 import { secretString } from '../credentials.ts';
 import type { ProviderDefinition, Target } from '../types.ts';
 import { createCssClient } from './client.ts';
-import { type CssCloud, OTC_CLOUD } from './cloud.ts';
+import { type CssCloud, cssSettings, OTC_CLOUD } from './cloud.ts';
 import { cssRegions } from './endpoints.ts';
 import { otcCssAdminPasswordPolicy } from './password-policy.ts';
 
@@ -38,6 +38,9 @@ export const createCssProvider = (cloud: CssCloud): ProviderDefinition<OtcCreden
   operation: 'reset-admin-password',
   credentialsFolder: cloud.credentialsFolder,
   regions: (config) => cssRegions(cloud, config),
+  checkSettings: (config) => {
+    cssSettings(cloud, config);
+  },
   clusterId: z.string({ error: 'must be a string' }).check(
     z.regex(CLUSTER_ID_PATTERN, {
       error: "must be the cluster's id, a lower-case UUID such as 4f3deec3-efa8-4598-bf91-560aad1377a3",

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ResetError } from '../../../lib/errors.ts';
+import { logger } from '../../../lib/logger.ts';
 import { invocationMode } from '../../../lib/middleware/invocation.ts';
 import { MAX_BODY_BYTES, normalizeEvent } from '../../../lib/middleware/normalize-event.ts';
 import { runChain } from '../../support/chain.ts';
@@ -173,5 +174,107 @@ describe('normalize-event', () => {
     const error = await rejection(rotationEvent(change));
     expect(error.code).toBe('VALIDATION_FAILED');
     expect(error.fields).toEqual([{ field, rule }]);
+  });
+
+  describe('the caller', () => {
+    const callerOfRun = async (event: unknown) => (await runChain(chain, event)).internal.caller;
+    const EXECUTION =
+      'arn:aws:states:eu-central-1:123456789012:execution:cluster-password-reset-prod-fleet-rotation:7f1c';
+
+    it('is the IAM ARN that signed an HTTP request (REST API, v1)', async () => {
+      expect(await callerOfRun(ncloudHttpEvent('KR', '1'))).toBe('arn:aws:iam::123456789012:user/operator');
+    });
+
+    it('is the IAM ARN of an HTTP API (v2) request, from its IAM authorizer', async () => {
+      const event = httpApiV2Event('', { 'content-type': 'application/json' });
+      const signed = {
+        ...event,
+        requestContext: {
+          ...event.requestContext,
+          authorizer: { iam: { userArn: 'arn:aws:sts::123456789012:assumed-role/Ops/jane@example.com' } },
+        },
+      };
+      expect(await callerOfRun(signed)).toBe('arn:aws:sts::123456789012:assumed-role/Ops/jane@example.com');
+      expect(await callerOfRun(event)).toBe('unidentified HTTP caller');
+    });
+
+    it('is "unidentified HTTP caller" when the request context has no usable identity, and the request goes on', async () => {
+      const event = ncloudHttpEvent('KR', '1', { dryRun: true });
+      for (const identity of [{}, { userArn: null }, { userArn: 'arn:aws:iam::1:user/a b' }, null]) {
+        const run = await runChain(chain, {
+          ...event,
+          requestContext: { ...event.requestContext, identity },
+        });
+        expect(run.error).toBeUndefined();
+        expect(run.internal.caller).toBe('unidentified HTTP caller');
+        expect(run.internal.input).toMatchObject({ region: 'KR', clusterId: '1', dryRun: true });
+      }
+    });
+
+    it("is the EventBridge event's account and source", async () => {
+      const event = eventBridgeEvent({ provider: 'ncloud-cdss', region: 'KR', clusterId: '7' });
+      expect(await callerOfRun(event)).toBe('eventbridge:123456789012:cluster-password-reset');
+      expect(await callerOfRun({ ...event, account: 'not an account!' })).toBe(
+        'unidentified EventBridge sender',
+      );
+    });
+
+    it('is a direct payload\'s own `caller`, which is not an envelope field, or "direct invocation"', async () => {
+      const run = await runChain(chain, { region: 'KR', clusterId: '7', caller: EXECUTION });
+      expect(run.internal.caller).toBe(EXECUTION);
+      expect(run.internal.input).toEqual({ region: 'KR', clusterId: '7' });
+      expect(await callerOfRun({ region: 'KR', clusterId: '7' })).toBe('direct invocation');
+    });
+
+    it.each([
+      ['', 'empty'],
+      ['a'.repeat(513), 'too long'],
+      ['arn:aws:states:eu-central-1:1:execution:m:run one', 'with a space'],
+      ['caller\nforged', 'with a new line'],
+      [42, 'not a string'],
+      [null, 'null'],
+    ] as Array<[unknown, string]>)('refuses a direct caller %j (%s), without quoting it', async (caller) => {
+      const error = await rejection({ region: 'KR', clusterId: '7', caller });
+      expect(error.fields).toEqual([
+        { field: 'caller', rule: 'must be 1-512 letters, digits or any of : / _ . + = @ $ -' },
+      ]);
+    });
+
+    it('is not a field of an HTTP body', async () => {
+      const error = await rejection(ncloudHttpEvent('KR', '1', { caller: EXECUTION }));
+      expect(error.fields?.map((f) => f.field)).toEqual(['caller']);
+    });
+
+    it('stays in the detail of an EventBridge event, where validation refuses it as an unknown field', async () => {
+      const event = eventBridgeEvent({
+        provider: 'ncloud-cdss',
+        region: 'KR',
+        clusterId: '7',
+        caller: EXECUTION,
+      });
+      const run = await runChain(chain, event);
+      expect(run.internal.caller).toBe('eventbridge:123456789012:cluster-password-reset');
+      expect(run.internal.input).toMatchObject({ caller: EXECUTION });
+    });
+
+    it('is secretsmanager.amazonaws.com for a rotation event', async () => {
+      expect(
+        await callerOfRun({
+          Step: 'createSecret',
+          SecretId: 'cluster-password-reset/test/ncloud-cdss/KR/1',
+          ClientRequestToken: '6f1c2a4e-0b7d-4c1e-9a3f-2d5e8b9c0a11',
+        }),
+      ).toBe('secretsmanager.amazonaws.com');
+    });
+
+    it('is appended to the keys of every later log line of the invocation', async () => {
+      const appendKeys = vi.spyOn(logger, 'appendKeys');
+      try {
+        await runChain(chain, { region: 'KR', clusterId: '7', caller: EXECUTION });
+        expect(appendKeys).toHaveBeenCalledWith({ caller: EXECUTION });
+      } finally {
+        appendKeys.mockRestore();
+      }
+    });
   });
 });

@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ERROR_CODES, type ErrorCode, ResetError } from '../../../lib/errors.ts';
+import { logger } from '../../../lib/logger.ts';
 import { type InvocationMode, invocationMode } from '../../../lib/middleware/invocation.ts';
 import { normalizeEvent } from '../../../lib/middleware/normalize-event.ts';
-import { normalizeResponse, wasAttempt } from '../../../lib/middleware/normalize-response.ts';
+import { normalizeResponse, stackFrames, wasAttempt } from '../../../lib/middleware/normalize-response.ts';
 import type { SuccessResult } from '../../../lib/result.ts';
 import { replayOf } from '../../../lib/rotation/protocol.ts';
 import { given, runChain } from '../../support/chain.ts';
@@ -81,6 +82,27 @@ describe('normalize-response', () => {
     expect(JSON.stringify(body)).not.toContain('secret detail');
   });
 
+  it("logs an unexpected error's name and stack frames, never its message", async () => {
+    const errorLog = vi.spyOn(logger, 'error');
+    const quoted = 'input-quoted-secret-Pw1!';
+    const error = new TypeError(`Cannot read "${quoted}"\n    at fake (injected:1:1)\nsecond line ${quoted}`);
+    await failWith('direct', error);
+    expect(errorLog).toHaveBeenCalledTimes(1);
+    const [message, fields] = errorLog.mock.calls[0] as [
+      string,
+      { errorName: string; stackFrames: string[] },
+    ];
+    expect(message).toBe('unexpected error');
+    expect(fields.errorName).toBe('TypeError');
+    expect(Object.keys(fields)).toEqual(['errorName', 'stackFrames']);
+    expect(fields.stackFrames.length).toBeGreaterThan(0);
+    for (const frame of fields.stackFrames) expect(frame).toMatch(/^at \S/);
+    expect(fields.stackFrames[0]).toContain('normalize-response.test.ts');
+    expect(JSON.stringify(fields)).not.toContain(quoted);
+    expect(JSON.stringify(fields)).not.toContain('injected');
+    errorLog.mockRestore();
+  });
+
   const succeedWith = async (mode: InvocationMode, result: unknown) =>
     (
       await runChain(
@@ -156,6 +178,38 @@ describe('normalize-response', () => {
         error: { code: 'CLUSTER_STATE_CONFLICT' },
       });
       expect(wasAttempt(run)).toBe(true);
+    },
+  );
+});
+
+describe('stackFrames', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('keeps the frames of a stack and drops its head, however many lines the message has', () => {
+    const error = new Error('one\ntwo\n    at three (looks:1:1)');
+    error.stack = [
+      'Error: one',
+      'two',
+      '    at three (looks:1:1)',
+      '    at handler (file:///var/task/index.mjs:1:2)',
+      '    at async run (node:internal/x:5:6)',
+    ].join('\n');
+    expect(stackFrames(error)).toEqual([
+      'at handler (file:///var/task/index.mjs:1:2)',
+      'at async run (node:internal/x:5:6)',
+    ]);
+  });
+
+  it('keeps no line of a stack that is not a frame', () => {
+    const error = new RangeError('short');
+    error.stack = 'RangeError: short\n    at f (a.js:1:1)\nnot a frame\n    at g (b.js:2:2)';
+    expect(stackFrames(error)).toEqual(['at f (a.js:1:1)', 'at g (b.js:2:2)']);
+  });
+
+  it.each([undefined, null, 'a thrown string', { stack: 'Error: x\n    at f (a:1:1)' }])(
+    'has no frames for %j, which is not an Error',
+    (value) => {
+      expect(stackFrames(value)).toEqual([]);
     },
   );
 });

@@ -1,8 +1,9 @@
 import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { clearCache } from '@middy/util';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ResetError } from '../../../lib/errors.ts';
+import { logger } from '../../../lib/logger.ts';
 import { ResetRequest } from '../../../lib/middleware/invocation.ts';
 import { providerCredentials } from '../../../lib/middleware/provider-credentials.ts';
 import { ncloudCdss } from '../../../lib/providers/ncloud/index.ts';
@@ -39,7 +40,10 @@ describe('provider-credentials', () => {
     ssm.reset();
     clearCache();
   });
-  afterEach(() => clearCache());
+  afterEach(() => {
+    clearCache();
+    vi.restoreAllMocks();
+  });
 
   it('reads the account parameter with decryption and hands the parsed keys to the operation', async () => {
     const name = `${PREFIX}/ncloud/default`;
@@ -75,8 +79,14 @@ describe('provider-credentials', () => {
     expect(other).toEqual({ accessKey: `${PREFIX}/ncloud/prod`, secretKey: SECRET });
   });
 
+  /** What the middleware logged at error level: the operator's side of a refusal. */
+  let errorLog: { mock: { calls: unknown[][] } };
+  const loggedErrors = () =>
+    errorLog.mock.calls.map(([message, fields]) => ({ message, fields: fields as Record<string, unknown> }));
+
   const failure = async (setup: () => void): Promise<ResetError> => {
     setup();
+    errorLog = vi.spyOn(logger, 'error');
     const middleware = providerCredentials({
       provider: ncloudCdss,
       config: { credentialsPrefix: PREFIX },
@@ -89,22 +99,36 @@ describe('provider-credentials', () => {
     throw new Error('expected CREDENTIALS_UNAVAILABLE');
   };
 
-  it('answers CREDENTIALS_UNAVAILABLE for a missing parameter', async () => {
+  it('answers CREDENTIALS_UNAVAILABLE for a missing parameter, whose name only the log has', async () => {
     const error = await failure(() =>
       ssm
         .on(GetParametersCommand)
         .resolves({ Parameters: [], InvalidParameters: [`${PREFIX}/ncloud/default`] }),
     );
     expect(error.code).toBe('CREDENTIALS_UNAVAILABLE');
-    expect(error.message).toBe(
-      `The credentials of account "default" could not be read from SSM parameter ${PREFIX}/ncloud/default`,
-    );
+    expect(error.message).toBe('The credentials of account "default" are unavailable');
+    expect(loggedErrors()).toEqual([
+      {
+        message: 'provider credentials could not be read',
+        fields: { account: 'default', parameter: `${PREFIX}/ncloud/default`, cause: 'ParameterNotFound' },
+      },
+    ]);
   });
 
-  it('answers CREDENTIALS_UNAVAILABLE when SSM refuses', async () => {
-    const denied = Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' });
+  it('answers CREDENTIALS_UNAVAILABLE when SSM refuses, logging the name of its error, not its message', async () => {
+    const denied = Object.assign(new Error('User arn:aws:iam::1:role/x is not authorized'), {
+      name: 'AccessDeniedException',
+    });
     const error = await failure(() => ssm.on(GetParametersCommand).rejects(denied));
     expect(error.code).toBe('CREDENTIALS_UNAVAILABLE');
+    expect(error.message).toBe('The credentials of account "default" are unavailable');
+    expect(loggedErrors()).toEqual([
+      {
+        message: 'provider credentials could not be read',
+        fields: { account: 'default', parameter: `${PREFIX}/ncloud/default`, cause: 'AccessDeniedException' },
+      },
+    ]);
+    expect(JSON.stringify(loggedErrors())).not.toContain('not authorized');
   });
 
   it.each([
@@ -116,8 +140,37 @@ describe('provider-credentials', () => {
       ssm.on(GetParametersCommand).resolves({ Parameters: [parameter(`${PREFIX}/ncloud/default`, value)] }),
     );
     expect(error.code).toBe('CREDENTIALS_UNAVAILABLE');
-    expect(error.message).toContain('is not a valid ncloud credential set');
-    expect(error.message).not.toContain('plain-text-value');
-    expect(error.message).not.toContain('AK"');
+    expect(error.message).toBe('The credentials of account "default" are unavailable');
+    const [logged] = loggedErrors();
+    expect(logged).toMatchObject({
+      message: 'provider credentials are not a valid credential set',
+      fields: { account: 'default', parameter: `${PREFIX}/ncloud/default` },
+    });
+    expect(logged?.fields?.cause).toMatch(/^not a valid ncloud credential set \(/);
+    for (const text of [error.message, JSON.stringify(loggedErrors())]) {
+      expect(text).not.toContain('plain-text-value');
+      expect(text).not.toContain('AK"');
+    }
+  });
+
+  it('never tells the caller where the credentials are kept', async () => {
+    for (const setup of [
+      () =>
+        ssm
+          .on(GetParametersCommand)
+          .resolves({ Parameters: [], InvalidParameters: [`${PREFIX}/ncloud/default`] }),
+      () =>
+        ssm.on(GetParametersCommand).rejects(Object.assign(new Error('x'), { name: 'ThrottlingException' })),
+      () =>
+        ssm.on(GetParametersCommand).resolves({ Parameters: [parameter(`${PREFIX}/ncloud/default`, '{}')] }),
+    ]) {
+      ssm.reset();
+      clearCache();
+      const error = await failure(setup);
+      vi.restoreAllMocks();
+      expect(error.message).not.toContain(PREFIX);
+      expect(error.message).not.toContain('SSM');
+      expect(error.message).not.toContain('/ncloud/');
+    }
   });
 });

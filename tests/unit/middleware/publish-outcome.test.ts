@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readConfig } from '../../../lib/config.ts';
 import type { Envelope } from '../../../lib/envelope.ts';
 import { ResetError } from '../../../lib/errors.ts';
-import type { InvocationMode } from '../../../lib/middleware/invocation.ts';
+import type { InvocationMode, ResetMiddleware } from '../../../lib/middleware/invocation.ts';
 import { normalizeResponse } from '../../../lib/middleware/normalize-response.ts';
 import { publishOutcome } from '../../../lib/middleware/publish-outcome.ts';
 import { ncloudCdss } from '../../../lib/providers/ncloud/index.ts';
@@ -115,6 +115,25 @@ describe('publish-outcome', () => {
         ],
       },
     ]);
+  });
+
+  it('adds who asked to the detail, and to nothing else', async () => {
+    const caller = 'arn:aws:iam::123456789012:user/operator';
+    const asked: ResetMiddleware = {
+      before: (request) => {
+        request.internal.caller = caller;
+      },
+    };
+    const ok = await runChain([...chainFor('http'), asked], {}, async () => SUCCESS);
+    const failed = await runChain([...chainFor('direct'), asked], {}, async () => {
+      throw new ResetError('PROVIDER_UNAVAILABLE', 'Naver Cloud could not be reached');
+    });
+    const [success, failure] = putInputs().map((input) => JSON.parse(input.Entries?.[0]?.Detail ?? '{}'));
+    expect(success).toStrictEqual({ ...SUCCESS, caller });
+    expect(failure).toMatchObject({ ok: false, caller, error: { code: 'PROVIDER_UNAVAILABLE' } });
+    // The answers are the normalized result alone.
+    expect(JSON.parse((ok.response as { body: string }).body)).toStrictEqual(SUCCESS);
+    expect(failed.error?.message).toBe('Naver Cloud could not be reached');
   });
 
   it('publishes the result, not the HTTP answer, after a success over HTTP', async () => {

@@ -93,6 +93,65 @@ describe('SecretStore', () => {
     expect((await store.create(NAME, target, 't'.repeat(32), 'default')).arn).toBe(ARN);
   });
 
+  describe('the KMS key of a new secret (SECRETS_KMS_KEY_ID)', () => {
+    const createInput = async (secrets: SecretStore) => {
+      sm.on(DescribeSecretCommand).resolves({ ARN, Name: NAME, VersionIdsToStages: {} });
+      sm.on(CreateSecretCommand).resolves({ ARN });
+      await secrets.create(NAME, target, 'placeholder-token-0000000000000000', 'default');
+      return sm.commandCalls(CreateSecretCommand)[0]?.args[0].input;
+    };
+    const TAGS = [
+      { Key: 'managed-by', Value: 'cluster-password-reset' },
+      { Key: 'provider', Value: 'ncloud-cdss' },
+      { Key: 'region', Value: 'KR' },
+      { Key: 'cluster-id', Value: '1009123' },
+      { Key: 'account', Value: 'default' },
+    ];
+    const WITHOUT_KEY = {
+      Name: NAME,
+      Description: 'Admin password of ncloud-cdss cluster 1009123 in KR, kept by cluster-password-reset',
+      SecretString: JSON.stringify({ provider: 'ncloud-cdss', region: 'KR', clusterId: '1009123' }),
+      ClientRequestToken: 'placeholder-token-0000000000000000',
+      Tags: TAGS,
+    };
+
+    it('passes the configured key as KmsKeyId', async () => {
+      const keyArn = 'arn:aws:kms:eu-central-1:123456789012:key/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9';
+      const secrets = new SecretStore(new SecretsManagerClient({ region: 'eu-central-1' }), {
+        kmsKeyId: readConfig({ SECRETS_KMS_KEY_ID: keyArn }).secretsKmsKeyId,
+      });
+      expect(await createInput(secrets)).toStrictEqual({ ...WITHOUT_KEY, KmsKeyId: keyArn });
+    });
+
+    it.each([
+      ['unset', {}],
+      ['empty', { SECRETS_KMS_KEY_ID: '' }],
+    ])(
+      'leaves KmsKeyId out when the variable is %s (Secrets Manager then uses aws/secretsmanager)',
+      async (_, env) => {
+        const secrets = new SecretStore(new SecretsManagerClient({ region: 'eu-central-1' }), {
+          kmsKeyId: readConfig(env).secretsKmsKeyId,
+        });
+        const input = await createInput(secrets);
+        expect(input).toStrictEqual(WITHOUT_KEY);
+        expect(input).not.toHaveProperty('KmsKeyId');
+      },
+    );
+
+    it('changes nothing but CreateSecret: versions are written under the secret’s own key', async () => {
+      sm.on(PutSecretValueCommand).resolves({});
+      const secrets = new SecretStore(new SecretsManagerClient({ region: 'eu-central-1' }), {
+        kmsKeyId: 'alias/x',
+      });
+      await secrets.putPending(NAME, 'version-token-1', {
+        provider: 'ncloud-cdss',
+        region: 'KR',
+        clusterId: '1',
+      });
+      expect(sm.commandCalls(PutSecretValueCommand)[0]?.args[0].input).not.toHaveProperty('KmsKeyId');
+    });
+  });
+
   it('writes the pending version with the derived token and only the AWSPENDING label', async () => {
     sm.on(PutSecretValueCommand).resolves({});
     const value = {

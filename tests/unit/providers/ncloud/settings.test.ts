@@ -40,8 +40,27 @@ describe('Naver Cloud settings', () => {
       { NCLOUD_CDSS_RESET_API: 'resetcmakpassword' },
       'NCLOUD_CDSS_RESET_API must be one of resetMGMTPassword, resetCMAKPassword',
     ],
+    [
+      { NCLOUD_CDSS_ENDPOINT: 'http://clouddatastreamingservice.apigw.ntruss.com' },
+      'NCLOUD_CDSS_ENDPOINT must be an https:// URL; http:// is allowed only to a loopback host (127.0.0.0/8, localhost, [::1]), not http://clouddatastreamingservice.apigw.ntruss.com',
+    ],
+    [
+      { NCLOUD_CDSS_ENDPOINT: 'http://10.1.2.3:8080/' },
+      'NCLOUD_CDSS_ENDPOINT must be an https:// URL; http:// is allowed only to a loopback host',
+    ],
+    [{ NCLOUD_CDSS_ENDPOINT: 'ncloud-proxy:443' }, 'NCLOUD_CDSS_ENDPOINT must be an https:// URL'],
   ])('refuses %j at start', (env, message) => {
     expect(() => ncloudSettings(readConfig(env))).toThrow(message);
+  });
+
+  it('refuses a bad endpoint when the provider checks its settings, as the handler does at start', () => {
+    const config = readConfig({ NCLOUD_CDSS_ENDPOINT: 'http://proxy.internal' });
+    expect(() => ncloudCdss.checkSettings?.(config)).toThrow(
+      'NCLOUD_CDSS_ENDPOINT must be an https:// URL; http:// is allowed only to a loopback host (127.0.0.0/8, localhost, [::1]), not http://proxy.internal',
+    );
+    expect(() =>
+      ncloudCdss.checkSettings?.(readConfig({ NCLOUD_CDSS_ENDPOINT: 'https://proxy.internal' })),
+    ).not.toThrow();
   });
 
   it('reads the environment once per configuration', () => {

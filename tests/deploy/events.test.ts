@@ -1,0 +1,387 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { matchesPattern } from '../../sandbox/event-pattern.ts';
+
+// The request bus, its policy, the request rules, the fleet state machine and its role, as
+// `serverless package --stage ci` writes them, with two request senders given as a parameter.
+
+const run = promisify(execFile);
+const require = createRequire(import.meta.url);
+type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: unknown };
+let dir: string;
+let resources: Record<string, Resource>;
+
+const ROLE_SENDER = 'arn:aws:iam::111122223333:role/ops-rotation';
+const ACCOUNT_SENDER = 'arn:aws:iam::444455556666:root';
+const BUS = 'cluster-password-reset-ci-requests';
+const BUS_ARN = {
+  'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/${BUS}`,
+};
+const FUNCTIONS: Record<string, string> = {
+  'ncloud-cdss': 'NcloudCdssResetCmakPasswordLambdaFunction',
+  'otc-css': 'OtcCssResetAdminPasswordLambdaFunction',
+  'huaweicloud-css': 'HuaweicloudCssResetAdminPasswordLambdaFunction',
+};
+const MACHINE = 'cluster-password-reset-ci-fleet-rotation';
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sls-events-'));
+  await run(
+    'serverless',
+    [
+      'package',
+      '--stage',
+      'ci',
+      '--region',
+      'eu-central-1',
+      '--package',
+      dir,
+      '--param',
+      `requestSenders=${ROLE_SENDER},${ACCOUNT_SENDER}`,
+    ],
+    {
+      env: {
+        ...process.env,
+        ESBUILD_WORK_FOLDER: '.esbuild-events-test',
+        SLS_TELEMETRY_DISABLED: '1',
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+      },
+      timeout: 120_000,
+    },
+  );
+  const template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  resources = template.Resources;
+}, 120_000);
+
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+/** The request rules: those on the request bus, by the provider of the function they target. */
+const requestRules = () =>
+  ofType('AWS::Events::Rule').filter(([, r]) =>
+    JSON.stringify(r.Properties.EventBusName ?? '').includes('RequestBus'),
+  );
+
+const requestEvent = (detail: Record<string, unknown>) => ({
+  version: '0',
+  id: 'e1',
+  source: 'cluster-password-reset',
+  'detail-type': 'Cluster Password Reset Requested',
+  account: '123456789012',
+  time: '2026-11-23T10:00:00Z',
+  region: 'eu-central-1',
+  resources: [],
+  detail,
+});
+
+describe('the request bus', () => {
+  it("is the stage's own, and its policy admits the listed senders alone", () => {
+    const buses = ofType('AWS::Events::EventBus');
+    expect(buses.map(([id]) => id)).toEqual(['RequestBus']);
+    const { Name, Policy } = resources.RequestBus?.Properties ?? {};
+    expect(Name).toBe(BUS);
+    expect(Policy).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'RequestSenders',
+          Effect: 'Allow',
+          Principal: { AWS: [ROLE_SENDER, ACCOUNT_SENDER] },
+          Action: 'events:PutEvents',
+          Resource: BUS_ARN,
+        },
+        {
+          // Everyone else, this account's principals included, whatever their IAM policies allow.
+          Sid: 'NoOtherSenders',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 'events:PutEvents',
+          Resource: BUS_ARN,
+          Condition: {
+            ArnNotLike: { 'aws:PrincipalArn': [ROLE_SENDER] },
+            StringNotEquals: { 'aws:PrincipalAccount': ['444455556666'] },
+          },
+        },
+      ],
+    });
+    // No separate bus policy resource competes with the bus's own.
+    expect(ofType('AWS::Events::EventBusPolicy')).toEqual([]);
+  });
+
+  const policyOf = require('../../deploy/request-bus-policy.cjs') as ((options: {
+    resolveVariable: (name: string) => Promise<unknown>;
+  }) => Promise<Record<string, any>>) & { parseSenders: (value: unknown) => unknown[] };
+  const withSenders = (senders: unknown) =>
+    policyOf({
+      resolveVariable: async (name) =>
+        ({ 'self:service': 'cluster-password-reset', 'sls:stage': 'ci', 'param:requestSenders': senders })[
+          name
+        ],
+    });
+
+  it('admits, by default, the principals that IAM allows in this account and no other account', async () => {
+    for (const none of [[], '', undefined]) {
+      expect(await withSenders(none)).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'ThisAccountThroughIam',
+            Effect: 'Allow',
+            Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+            Action: 'events:PutEvents',
+            Resource: BUS_ARN,
+          },
+        ],
+      });
+    }
+  });
+
+  it('denies only by principal when no account root is listed, and takes a YAML list', async () => {
+    const policy = await withSenders([ROLE_SENDER]);
+    expect(policy.Statement[1].Condition).toEqual({ ArnNotLike: { 'aws:PrincipalArn': [ROLE_SENDER] } });
+  });
+
+  it.each([
+    ['arn:aws:sts::111122223333:assumed-role/ops/session'],
+    ['111122223333'],
+    ['*'],
+    ['arn:aws:iam::111122223333:group/ops'],
+    [42],
+  ])('refuses %j as a sender at package time', async (entry) => {
+    await expect(withSenders([entry])).rejects.toThrow(
+      'requestSenders[0] must be an IAM role, user or account root ARN',
+    );
+  });
+});
+
+describe('the request rules', () => {
+  it.each(Object.entries(FUNCTIONS))(
+    'sends %s requests without a password, on the request bus, to its own function',
+    (provider, fn) => {
+      const mine = requestRules().filter(([, r]) => r.Properties.Targets[0].Arn['Fn::GetAtt'][0] === fn);
+      expect(mine).toHaveLength(1);
+      const [ruleId, rule] = mine[0] as [string, Resource];
+      expect(rule.Properties.EventBusName).toEqual({ 'Fn::GetAtt': ['RequestBus', 'Name'] });
+      expect(rule.Properties.EventPattern).toEqual({
+        source: ['cluster-password-reset'],
+        'detail-type': ['Cluster Password Reset Requested'],
+        detail: { provider: [provider], password: [{ exists: false }] },
+      });
+      // EventBridge may invoke the function for this rule of the request bus only.
+      const permissions = ofType('AWS::Lambda::Permission').filter(
+        ([, p]) =>
+          p.Properties.Principal === 'events.amazonaws.com' &&
+          p.Properties.FunctionName['Fn::GetAtt'][0] === fn,
+      );
+      expect(permissions).toHaveLength(1);
+      const sourceArn = JSON.stringify(permissions[0]?.[1].Properties.SourceArn);
+      expect(sourceArn).toContain('{"Fn::GetAtt":["RequestBus","Name"]}');
+      expect(sourceArn).toContain(JSON.stringify(rule.Properties.Name));
+      expect(ruleId).toBeTruthy();
+    },
+  );
+
+  it('has no request rule on any other bus', () => {
+    const rules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern);
+    expect(rules.map(([id]) => id).sort()).toEqual(
+      requestRules()
+        .map(([id]) => id)
+        .sort(),
+    );
+    expect(requestRules()).toHaveLength(3);
+  });
+
+  /** The functions whose request rule matches the event, as EventBridge would route it. */
+  const routed = (event: unknown) =>
+    requestRules()
+      .filter(([, r]) => matchesPattern(r.Properties.EventPattern, event))
+      .map(([, r]) => r.Properties.Targets[0].Arn['Fn::GetAtt'][0]);
+
+  it.each(Object.entries(FUNCTIONS))(
+    'routes a %s request without a password to its function alone',
+    (provider, fn) => {
+      expect(routed(requestEvent({ provider, region: 'eu-de', clusterId: '1009123' }))).toEqual([fn]);
+    },
+  );
+
+  it.each([
+    ['a string', 'Plain-text1!'],
+    ['an empty string', ''],
+    ['null', null],
+    ['a number', 12345678],
+    ['a list of strings', ['Plain-text1!']],
+  ])('routes a request whose detail.password is %s to no function', (_kind, password) => {
+    for (const provider of Object.keys(FUNCTIONS)) {
+      expect(routed(requestEvent({ provider, region: 'eu-de', clusterId: '1009123', password }))).toEqual([]);
+    }
+  });
+
+  it("tells the sandbox (npm start) each rule's bus, so that it routes by bus as EventBridge does", () => {
+    const Plugin = require('../../sandbox/offline-plugin.cjs');
+    const bus = { Type: 'AWS::Events::EventBus', Properties: { Name: BUS } };
+    const plugin = new Plugin(
+      { service: { resources: [{ Resources: { RequestBus: bus } }] } },
+      {},
+      { log: {} },
+    );
+    expect(plugin.busNameOf({ 'Fn::GetAtt': ['RequestBus', 'Name'] })).toBe(BUS);
+    expect(plugin.busNameOf({ Ref: 'RequestBus' })).toBe(BUS);
+    expect(plugin.busNameOf(`arn:aws:events:eu-central-1:000000000000:event-bus/${BUS}`)).toBe(BUS);
+    expect(plugin.busNameOf(undefined)).toBe('default');
+    expect(plugin.busNameOf({ 'Fn::GetAtt': ['NoSuchBus', 'Name'] })).toBeUndefined();
+  });
+
+  it("matches as EventBridge's exists does: on leaf values only", () => {
+    const pattern = { detail: { password: [{ exists: false }] } };
+    const present = { detail: { password: [{ exists: true }] } };
+    for (const absent of [
+      {},
+      { password: [] },
+      { password: { value: 'x' } },
+      { password: [{ value: 'x' }] },
+    ]) {
+      expect(matchesPattern(pattern, { detail: absent }), JSON.stringify(absent)).toBe(true);
+      expect(matchesPattern(present, { detail: absent }), JSON.stringify(absent)).toBe(false);
+    }
+    expect(matchesPattern(pattern, {})).toBe(true);
+    for (const leaf of [null, '', 'x', ['x']])
+      expect(matchesPattern(present, { detail: { password: leaf } })).toBe(true);
+    // An unknown filter never matches.
+    expect(matchesPattern({ detail: { password: [{ prefix: '' }] } }, { detail: { password: 'x' } })).toBe(
+      false,
+    );
+    expect(matchesPattern({ detail: { password: [{ exists: 'no' }] } }, { detail: {} })).toBe(false);
+  });
+});
+
+describe('the fleet state machine', () => {
+  const machine = () => {
+    const machines = ofType('AWS::StepFunctions::StateMachine');
+    expect(machines).toHaveLength(1);
+    return machines[0]?.[1] as Resource;
+  };
+  /** The definition, with the Fn::Sub placeholders (function ARNs) left in its strings. */
+  const definition = () => {
+    const body = machine().Properties.DefinitionString;
+    return JSON.parse(body['Fn::Sub'] ? body['Fn::Sub'][0] : body) as Record<string, any>;
+  };
+
+  it('refuses, before the Map that rotates, an input whose target carries a password', () => {
+    const { StartAt, States } = definition();
+    expect(StartAt).toBe('AnyTargets');
+    expect(States.AnyTargets.Choices[0].Next).toBe('RefusePasswords');
+    const refuse = States.RefusePasswords;
+    expect(refuse).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.targets',
+      ResultPath: null,
+      Next: 'RotateEach',
+    });
+    const inner = refuse.ItemProcessor.States;
+    expect(inner[refuse.ItemProcessor.StartAt]).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.password', IsPresent: true, Next: 'PasswordNotAllowed' }],
+      Default: 'NoPassword',
+    });
+    expect(inner.PasswordNotAllowed).toMatchObject({ Type: 'Fail', Error: 'PasswordNotAllowed' });
+    expect(JSON.stringify(refuse)).not.toContain('lambda');
+  });
+
+  it("builds each Task's payload from the envelope's fields alone, plus the execution as caller", () => {
+    const rotate = definition().States.RotateEach;
+    expect(rotate.ItemSelector).toEqual({
+      'target.$': '$$.Map.Item.Value',
+      payload: {
+        'idempotencyKey.$': "States.Format('{}-{}', $$.Execution.Name, $$.Map.Item.Index)",
+        'caller.$': '$$.Execution.Id',
+      },
+    });
+    const states = rotate.ItemProcessor.States as Record<string, any>;
+    // Each field: a Choice that copies it only when present (a missing path fails a state).
+    const copied = Object.values(states)
+      .filter((s) => s.Type === 'Pass' && s.InputPath?.startsWith('$.target.'))
+      .map((s) => {
+        const field = s.InputPath.slice('$.target.'.length);
+        expect(s.ResultPath).toBe(`$.payload.${field}`);
+        return field;
+      });
+    expect(copied.sort()).toEqual(
+      [
+        'provider',
+        'region',
+        'clusterId',
+        'projectId',
+        'account',
+        'secretId',
+        'storePassword',
+        'dryRun',
+        'idempotencyKey',
+      ].sort(),
+    );
+    for (const [name, state] of Object.entries(states).filter(([, s]) => s.Type === 'Pass' && s.InputPath)) {
+      const guard = Object.values(states).find((s) => s.Type === 'Choice' && s.Choices[0].Next === name);
+      expect(guard?.Choices[0], name).toEqual({ Variable: state.InputPath, IsPresent: true, Next: name });
+    }
+    const tasks = Object.entries(states).filter(([, s]) => s.Type === 'Task');
+    expect(tasks.map(([name]) => name).sort()).toEqual([
+      'RotateHuaweicloudCss',
+      'RotateNcloudCdss',
+      'RotateOtcCss',
+    ]);
+    for (const [, task] of tasks) {
+      expect(task.Resource).toBe('arn:aws:states:::lambda:invoke');
+      expect(Object.keys(task.Parameters).sort()).toEqual(['FunctionName', 'Payload.$']);
+      expect(task.Parameters['Payload.$']).toBe('$.payload');
+    }
+    // The target as a whole goes only into the summary of a failure, never to a handler.
+    expect(JSON.stringify(definition())).not.toContain('JsonMerge');
+  });
+
+  it("runs under its own role, which only Step Functions may assume, for this account's state machine", () => {
+    expect(machine().Properties.RoleArn).toEqual({ 'Fn::GetAtt': ['FleetRotationRole', 'Arn'] });
+    expect(machine().Properties.StateMachineName).toBe(MACHINE);
+    const role = resources.FleetRotationRole?.Properties ?? {};
+    const machineArn = `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${MACHINE}`;
+    expect(role.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'states.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            ArnLike: { 'aws:SourceArn': [{ 'Fn::Sub': machineArn }, { 'Fn::Sub': `${machineArn}:*` }] },
+          },
+        },
+      ],
+    });
+    expect(role.Policies).toEqual([
+      {
+        PolicyName: 'invoke-reset-functions',
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: ['lambda:InvokeFunction'],
+              Resource: Object.values(FUNCTIONS).map((fn) => ({ 'Fn::GetAtt': [fn, 'Arn'] })),
+            },
+          ],
+        },
+      },
+    ]);
+    // No role generated by serverless-step-functions beside it.
+    const stateRoles = ofType('AWS::IAM::Role').filter(([, r]) =>
+      JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('states.'),
+    );
+    expect(stateRoles.map(([id]) => id)).toEqual(['FleetRotationRole']);
+  });
+});
