@@ -45,6 +45,9 @@ export const stackFrames = (error: unknown): string[] => {
 const errorName = (error: unknown): string =>
   error instanceof Error && typeof error.name === 'string' ? error.name : 'unknown';
 
+const carriesPassword = (error: ResetError): boolean =>
+  error.code === 'VALIDATION_FAILED' && (error.fields ?? []).some((issue) => issue.field === 'password');
+
 /** What Step Functions and async callers receive: an error named after the code, no stack. */
 const namedError = (error: ResetError): Error => {
   const thrown = new Error(error.message);
@@ -118,6 +121,13 @@ export const normalizeResponse = (options: NormalizeResponseOptions): ResetMiddl
     });
     if (request.internal.mode === 'http') {
       request.response = httpResponse(result, error.httpStatus);
+      return;
+    }
+    if (request.internal.mode === 'eventbridge' && carriesPassword(error)) {
+      // Thrown, the event would be retried and then kept, password and all, in the dead-letter
+      // queue. The request rules already drop such events; one whose password the pattern cannot
+      // see (an object, a list) is answered here: refused, logged, and not retried.
+      request.response = result;
       return;
     }
     request.error = namedError(error);

@@ -94,10 +94,16 @@ describe.each(PROVIDER_IDS)('%s by HTTP, EventBridge and Step Functions', (provi
       const answer = await invoke(providerId, mode, id, {
         password: suite.harness(providerId).validPassword,
       });
-      expect(answer.thrown).toBe('ValidationFailed');
-      expect(answer.message).toContain(
-        'password must not be sent in an EventBridge event or a Step Functions input',
-      );
+      const rule = 'password must not be sent in an EventBridge event or a Step Functions input';
+      if (mode === 'eventbridge') {
+        // Answered, not thrown: Lambda would retry a thrown event, then keep it, password and all,
+        // in the dead-letter queue (the request rules drop such events before; this is the backstop).
+        expect(answer).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+        expect(answer.error.message).toContain(rule);
+      } else {
+        expect(answer.thrown).toBe('ValidationFailed');
+        expect(answer.message).toContain(rule);
+      }
       expect(suite.harness(providerId).calls(id)).toEqual([]);
       expect(suite.harness(providerId).clusterPassword(id)).toBe(initialPassword);
     },

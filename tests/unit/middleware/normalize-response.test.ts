@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ERROR_CODES, type ErrorCode, ResetError } from '../../../lib/errors.ts';
+import { ERROR_CODES, type ErrorCode, ResetError, validationFailed } from '../../../lib/errors.ts';
 import { logger } from '../../../lib/logger.ts';
 import { type InvocationMode, invocationMode } from '../../../lib/middleware/invocation.ts';
 import { normalizeEvent } from '../../../lib/middleware/normalize-event.ts';
@@ -72,6 +72,21 @@ describe('normalize-response', () => {
     expect(thrown.name).toBe('ProviderThrottled');
     expect(thrown.message).toBe('slow down');
     expect(thrown.stack).toBe('ProviderThrottled: slow down');
+  });
+
+  it('answers, rather than throws, an EventBridge request refused for carrying a password: no retry, no dead-letter copy', async () => {
+    const refused = validationFailed([{ field: 'password', rule: 'must be a string' }]);
+    const request = await failWith('eventbridge', refused);
+    expect(request.error).toBeUndefined();
+    expect(request.response).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    // Any other refusal of an EventBridge request is thrown: Lambda retries it, then keeps the event.
+    const other = await failWith(
+      'eventbridge',
+      validationFailed([{ field: 'clusterId', rule: 'is required' }]),
+    );
+    expect(other.error?.name).toBe('ValidationFailed');
+    // And a password refused in a direct payload is thrown as before.
+    expect((await failWith('direct', refused)).error?.name).toBe('ValidationFailed');
   });
 
   it('hides an unexpected error behind INTERNAL with the request id', async () => {
