@@ -22,18 +22,10 @@ import { readConfig } from '../../../lib/config.ts';
 import type { Envelope } from '../../../lib/envelope.ts';
 import { ResetError } from '../../../lib/errors.ts';
 import { passwordViolations } from '../../../lib/password/policy.ts';
-import { ncloudCdss } from '../../../lib/providers/ncloud/index.ts';
-import type {
-  ClusterFacts,
-  ClusterState,
-  ProviderClient,
-  ProviderDefinition,
-} from '../../../lib/providers/types.ts';
-import { RequestFingerprints } from '../../../lib/rotation/fingerprint.ts';
-import { LeaseTable } from '../../../lib/rotation/lease-table.ts';
+import type { ClusterFacts, ClusterState } from '../../../lib/providers/types.ts';
 import { ROTATION_STEPS, type RotationStep, runRotationStep } from '../../../lib/rotation/native.ts';
 import { isReplay } from '../../../lib/rotation/rotate.ts';
-import { SecretStore } from '../../../lib/rotation/secret-store.ts';
+import { mockedRotationDeps, scriptedProvider } from '../../support/scripted-provider.ts';
 
 const sm = mockClient(SecretsManagerClient);
 const ddb = mockClient(DynamoDBClient);
@@ -65,38 +57,15 @@ let items: Record<string, Record<string, AttributeValue>>;
 /** What the lease's PutItem answers: the item it replaced, or 'held' by another rotation. */
 let oldLease: Record<string, AttributeValue> | 'held' | undefined;
 
-const fakeClient: ProviderClient = {
-  assertReady: async () => {
-    log.push('provider:assertReady');
-    if (readyFails) throw readyFails;
-    return facts;
-  },
-  prepareReset: () => {
-    log.push('provider:prepareReset');
-    return { method: 'POST', url: 'https://example/reset', signedHeaders: ['x'] };
-  },
-  reset: async (password) => {
-    log.push('provider:reset');
-    sentPasswords.push(password);
-    if (resetFails) throw resetFails;
-    return { providerRequestId: 'provider-req-1' };
-  },
-  awaitSettled: async () => {
-    log.push('provider:awaitSettled');
-    return settled;
-  },
-};
-const provider: ProviderDefinition<unknown> = {
-  ...(ncloudCdss as ProviderDefinition<unknown>),
-  createClient: () => fakeClient,
-};
-
-const deps = () => ({
-  secrets: new SecretStore(new SecretsManagerClient({ region: 'eu-central-1' })),
-  leases: new LeaseTable(new DynamoDBClient({ region: 'eu-central-1' }), 'leases', 120),
-  fingerprints: new RequestFingerprints(new SecretsManagerClient({ region: 'eu-central-1' }), 'fp-key'),
-  config,
-});
+const { provider } = scriptedProvider(() => ({
+  log,
+  sentPasswords,
+  resetFails,
+  readyFails,
+  facts,
+  settled,
+}));
+const deps = () => mockedRotationDeps(config);
 
 const envelope = {
   provider: 'ncloud-cdss' as const,
@@ -306,7 +275,7 @@ describe('runRotationStep', () => {
         clusterId: '1009123',
         rotatedAt: expect.any(String),
       });
-      expect(passwordViolations(ncloudCdss.passwordPolicy, value.password)).toEqual([]);
+      expect(passwordViolations(provider.passwordPolicy, value.password)).toEqual([]);
       expect(ddb.commandCalls(DeleteItemCommand).map((c) => c.args[0].input)).toEqual([releaseInput()]);
       expect(ddb.commandCalls(UpdateItemCommand)).toEqual([]);
       expect(sentPasswords).toEqual([]);

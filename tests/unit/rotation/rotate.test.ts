@@ -20,17 +20,14 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../../lib/config.ts';
 import type { Envelope } from '../../../lib/envelope.ts';
 import { ResetError } from '../../../lib/errors.ts';
-import { ncloudCdss } from '../../../lib/providers/ncloud/index.ts';
-import type { ProviderClient, ProviderDefinition } from '../../../lib/providers/types.ts';
 import { RequestFingerprints } from '../../../lib/rotation/fingerprint.ts';
-import { LeaseTable } from '../../../lib/rotation/lease-table.ts';
 import {
   isReplay,
   outcomeOfFailedReset,
   rotatePassword,
   versionIdFor,
 } from '../../../lib/rotation/rotate.ts';
-import { SecretStore } from '../../../lib/rotation/secret-store.ts';
+import { mockedRotationDeps, scriptedProvider } from '../../support/scripted-provider.ts';
 
 const sm = mockClient(SecretsManagerClient);
 const ddb = mockClient(DynamoDBClient);
@@ -44,39 +41,14 @@ let sentPasswords: string[];
 let resetFails: ResetError | undefined;
 let readyFails: ResetError | undefined;
 
-const fakeClient: ProviderClient = {
-  assertReady: async () => {
-    log.push('provider:assertReady');
-    if (readyFails) throw readyFails;
-    return { username: 'cmak-admin' };
-  },
-  prepareReset: () => {
-    log.push('provider:prepareReset');
-    return { method: 'POST', url: 'https://example/reset', signedHeaders: ['x'] };
-  },
-  reset: async (password) => {
-    log.push('provider:reset');
-    sentPasswords.push(password);
-    if (resetFails) throw resetFails;
-    return { providerRequestId: 'provider-req-1' };
-  },
-  awaitSettled: async () => {
-    log.push('provider:awaitSettled');
-    return 'ready';
-  },
-};
+const { client: fakeClient, provider } = scriptedProvider(() => ({
+  log,
+  sentPasswords,
+  resetFails,
+  readyFails,
+}));
 const originalReset = fakeClient.reset;
-const provider: ProviderDefinition<unknown> = {
-  ...(ncloudCdss as ProviderDefinition<unknown>),
-  createClient: () => fakeClient,
-};
-
-const deps = () => ({
-  secrets: new SecretStore(new SecretsManagerClient({ region: 'eu-central-1' })),
-  leases: new LeaseTable(new DynamoDBClient({ region: 'eu-central-1' }), 'leases', 120),
-  fingerprints: new RequestFingerprints(new SecretsManagerClient({ region: 'eu-central-1' }), 'fp-key'),
-  config,
-});
+const deps = () => mockedRotationDeps(config);
 
 const envelope = (change: Partial<Envelope> = {}) => ({
   provider: 'ncloud-cdss' as const,
