@@ -73,7 +73,7 @@ const guard =
   };
 
 const control = async (
-  sandbox: Pick<Sandbox, 'ncloud' | 'otc' | 'huaweicloud' | 'aws'>,
+  sandbox: Pick<Sandbox, 'ncloud' | 'otc' | 'huaweicloud' | 'aws' | 'dynamoFaults'>,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> => {
@@ -113,6 +113,10 @@ const control = async (
   }
   if (req.method === 'POST' && path === '/aws/faults') {
     sandbox.aws.faults.add(body);
+    return sendJson(res, 200, {});
+  }
+  if (req.method === 'POST' && path === '/dynamodb/faults') {
+    sandbox.dynamoFaults.add(body);
     return sendJson(res, 200, {});
   }
   if (req.method === 'GET' && path === '/secrets') {
@@ -217,7 +221,8 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
     region: 'ap-southeast-1',
   });
   const aws = new AwsSubsetSimulator();
-  const parts = { ncloud, otc, huaweicloud, aws };
+  const dynamoFaults = new FaultQueue();
+  const parts = { ncloud, otc, huaweicloud, aws, dynamoFaults };
 
   const awsServer = createServer(
     guard((req, res) =>
@@ -228,7 +233,6 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
   const otcServer = createServer(guard((req, res) => otc.handle(req, res)));
   const huaweicloudServer = createServer(guard((req, res) => huaweicloud.handle(req, res)));
   const dynaliteServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const dynamoFaults = new FaultQueue();
   let dynaliteUrl = '';
   const dynamoServer = createServer(faultyProxy(dynamoFaults, () => dynaliteUrl));
 
