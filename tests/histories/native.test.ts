@@ -94,6 +94,22 @@ const request = (
 const ok = (step: NativeStep['step']) => ({ step, ok: true });
 const failed = (step: NativeStep['step'], errorType: string) => ({ step, ok: false, errorType });
 
+/** RotateSecret started, its createSecret held until `release()`: the empty AWSPENDING is in place. */
+const heldAtCreateSecret = async (rotationFunction: RotationFunction, name: string) => {
+  const reached = deferred<void>();
+  const gate = deferred<void>();
+  rotationFunction.runner = async (step) => {
+    if (step.step === 'createSecret') {
+      reached.resolve();
+      await gate.promise;
+    }
+    return invokeStep(suite, step);
+  };
+  const native = rotateSecret(suite, rotationFunction, name);
+  await reached.promise;
+  return { native, token: versionOf(suite, name, 'AWSPENDING') as string, release: () => gate.resolve() };
+};
+
 /** Secrets Manager retrying an unfinished rotation until it finishes (or fails for good). */
 const untilRotated = async (attempt: () => Promise<NativeRun>, budgetMs: number): Promise<NativeRun> => {
   const deadline = Date.now() + budgetMs;
@@ -275,18 +291,7 @@ describe.each(PROVIDERS.map((p) => [p]))('%s', (providerId) => {
 
   it('N4. createSecret racing an HTTP rotation: the young empty AWSPENDING is a rotation in progress; both end done', async () => {
     const { id, name } = await rotatedCluster(providerId);
-    const reached = deferred<void>();
-    const gate = deferred<void>();
-    fn().runner = async (step) => {
-      if (step.step === 'createSecret') {
-        reached.resolve();
-        await gate.promise;
-      }
-      return invokeStep(suite, step);
-    };
-    const native = rotateSecret(suite, fn(), name);
-    await reached.promise;
-    const token = versionOf(suite, name, 'AWSPENDING') as string;
+    const { native, token, release } = await heldAtCreateSecret(fn(), name);
     expect(token).toBeDefined();
     const resets = harness().calls(id, 'reset').length;
     const b = request(providerId, id, `b-${id}`);
@@ -295,7 +300,7 @@ describe.each(PROVIDERS.map((p) => [p]))('%s', (providerId) => {
     expect(harness().calls(id, 'reset').length).toBe(resets);
 
     // Now both at once: whichever holds the lease, neither loses the other's password.
-    gate.resolve();
+    release();
     const [run, answer] = await Promise.all([native, untilSettled(() => invoke(suite, b), 4_000, 20)]);
     monitor?.answered('b', answer);
     expect(answer.ok).toBe(true);
@@ -315,18 +320,7 @@ describe.each(PROVIDERS.map((p) => [p]))('%s', (providerId) => {
 
   it('N4b. an empty AWSPENDING older than a lease is abandoned: an HTTP rotation discards it, the late createSecret refuses, a new RotateSecret works', async () => {
     const { id, name } = await rotatedCluster(providerId);
-    const reached = deferred<void>();
-    const gate = deferred<void>();
-    fn().runner = async (step) => {
-      if (step.step === 'createSecret') {
-        reached.resolve();
-        await gate.promise;
-      }
-      return invokeStep(suite, step);
-    };
-    const native = rotateSecret(suite, fn(), name);
-    await reached.promise;
-    const token = versionOf(suite, name, 'AWSPENDING') as string;
+    const { native, token, release } = await heldAtCreateSecret(fn(), name);
     const b = request(providerId, id, `b-${id}`);
     expect((await invoke(suite, b)).name).toBe('RotationInProgress');
     await sleep(LEASE_MS + 150);
@@ -334,7 +328,7 @@ describe.each(PROVIDERS.map((p) => [p]))('%s', (providerId) => {
     monitor?.answered('b', answer);
     expect(answer.ok).toBe(true);
     // createSecret comes late: its version is no longer pending, and it stays empty.
-    gate.resolve();
+    release();
     const run = await native;
     expect(run.steps).toEqual([failed('createSecret', 'ValidationFailed')]);
     expect(suite.sandbox.aws.secrets.get(name)?.versions.get(token)?.value).toBeUndefined();
