@@ -15,8 +15,8 @@ import { rotationSecret } from './middleware/rotation-secret.ts';
 import { validate } from './middleware/validate.ts';
 import type { ProviderDefinition } from './providers/types.ts';
 import type { SuccessResult } from './result.ts';
+import { rotationRecords } from './rotation/context.ts';
 import { RequestFingerprints } from './rotation/fingerprint.ts';
-import { LeaseTable } from './rotation/lease-table.ts';
 import { runRotationStep } from './rotation/native.ts';
 import { rotatePassword } from './rotation/rotate.ts';
 import { SecretStore } from './rotation/secret-store.ts';
@@ -65,7 +65,7 @@ export const resetOperation = <C>(provider: ProviderDefinition<C>, config: Confi
     logger.appendKeys({ provider: provider.id, region: envelope.region, clusterId: envelope.clusterId });
     const deps = {
       secrets: new SecretStore(secretsManagerClient, { kmsKeyId: config.secretsKmsKeyId }),
-      leases: new LeaseTable(dynamoDbClient, config.lockTable, config.leaseSeconds),
+      records: rotationRecords(dynamoDbClient, config.lockTable, config.leaseSeconds),
       fingerprints,
       config,
     };

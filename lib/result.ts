@@ -32,6 +32,18 @@ export interface SuccessResult extends ResultBase {
   clusterState?: ClusterState;
   /** Dry run only: the request that would have been sent (signed, not sent; no secret in it). */
   request?: PreparedRequest;
+  /** Dry run only: what the preflight checked, read-only, and found. */
+  preflight?: Preflight;
+}
+
+/** What a dry run checked before answering, as a real run checks it first; nothing is written. */
+export interface Preflight {
+  /** The key is new, or already bound to this very request (another request's key is refused). */
+  idempotencyKey: 'unused' | 'bound-to-this-request';
+  /** The provider's read-only state call found the cluster ready to take a reset. */
+  cluster: 'ready';
+  /** The cluster's secret exists (and is this cluster's), will be created, or is not used. */
+  secret: 'exists' | 'to-be-created' | 'not-used';
 }
 
 export interface ErrorReport {

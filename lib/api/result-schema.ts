@@ -6,6 +6,7 @@ import type {
   FailureResult,
   NormalizedResult,
   PasswordReport,
+  Preflight,
   SuccessResult,
 } from '../result.ts';
 
@@ -66,6 +67,18 @@ export const preparedRequestSchema = z
     z.describe('Dry run only: the request that would have been sent (signed, not sent; no secret in it).'),
   );
 
+export const preflightSchema = z
+  .object({
+    idempotencyKey: z.enum(['unused', 'bound-to-this-request']),
+    cluster: z.literal('ready'),
+    secret: z.enum(['exists', 'to-be-created', 'not-used']),
+  })
+  .check(
+    z.describe(
+      "Dry run only: what the preflight checked, read-only, as a real run checks it first: the key is new or bound to this request, the provider found the cluster ready, and the secret exists (as this cluster's), will be created, or is not used.",
+    ),
+  );
+
 const resultBase = {
   provider: z.string().check(z.describe('The provider id, e.g. `otc-css`.')),
   operation: z.string().check(z.describe('The operation, e.g. `reset-admin-password`.')),
@@ -84,6 +97,7 @@ export const successResultSchema = z.object({
   providerRequestId: z.optional(z.string().check(z.describe("The provider's id of the reset request."))),
   clusterState: z.optional(clusterStateSchema),
   request: z.optional(preparedRequestSchema),
+  preflight: z.optional(preflightSchema),
 });
 
 export const failureResultSchema = (codes: readonly [ErrorCode, ...ErrorCode[]] = ERROR_CODE_LIST) =>
@@ -117,6 +131,7 @@ same<z.output<ReturnType<typeof errorReportSchema>>, ErrorReport>(true);
 same<z.output<typeof passwordReportSchema>, PasswordReport>(true);
 same<z.output<typeof clusterStateSchema>, ClusterState>(true);
 same<z.output<typeof preparedRequestSchema>, PreparedRequest>(true);
+same<z.output<typeof preflightSchema>, Preflight>(true);
 same<z.output<typeof successResultSchema>, SuccessResult>(true);
 same<z.output<ReturnType<typeof failureResultSchema>>, FailureResult>(true);
 same<z.output<typeof normalizedResultSchema>, NormalizedResult>(true);

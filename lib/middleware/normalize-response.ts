@@ -2,7 +2,7 @@ import { errorReport, isResetError, ResetError } from '../errors.ts';
 import { logger } from '../logger.ts';
 import type { ProviderId } from '../providers/types.ts';
 import type { FailureResult, NormalizedResult } from '../result.ts';
-import { isReplay } from '../rotation/rotate.ts';
+import { isReplay } from '../rotation/replay.ts';
 import type { ResetInternal, ResetMiddleware } from './invocation.ts';
 
 export interface NormalizeResponseOptions {

@@ -1,47 +1,23 @@
 import { createHash } from 'node:crypto';
 import { definedOnly } from '../defined.ts';
-import { errorReport, type ResetError } from '../errors.ts';
+import { validationFailed } from '../errors.ts';
 import { generatePassword } from '../password/policy.ts';
-import type { PasswordReport, SuccessResult } from '../result.ts';
-import { replayedFailure, type VersionRecord } from './lease-table.ts';
-import {
-  answerFor,
-  assertOwnSecret,
-  describeOwnSecret,
-  discard,
-  leaseFor,
-  leaseKeyOf,
-  logAfterCompletion,
-  markApplied,
-  type Rotation,
-  type RotationDeps,
-  type RotationRequest,
-  readPassword,
-  releaseUnlessKept,
-  replayOf,
-  sendReset,
-  sendVersion,
-  settleOtherPending,
-  targetOf,
-  unknownDiscard,
-  usernameOf,
-  versionRecordKey,
-} from './protocol.ts';
+import type { ErrorReport, PasswordReport, SuccessResult } from '../result.ts';
+import { prepare, type Rotation, type RotationDeps, type RotationRequest, withLease } from './context.ts';
+import { keyRecordKey, replayedFailure } from './key-record.ts';
+import { ownSecret, rollForward } from './protocol.ts';
+import { replayOf } from './replay.ts';
 import {
   AWSCURRENT,
   AWSPENDING,
   defaultSecretName,
+  identityMismatch,
+  passwordValue,
   type SecretState,
   versionWithStage,
 } from './secret-store.ts';
-
-export {
-  isReplay,
-  outcomeOfFailedReset,
-  type ResetOutcome,
-  type RotationDeps,
-  type RotationRequest,
-} from './protocol.ts';
+import { sendPending } from './state-machine.ts';
+import { REFUSED_EARLIER } from './version-record.ts';
 
 /**
  * Secrets Manager version id (ClientRequestToken, 32–64 chars) derived from the idempotency key:
@@ -52,211 +28,167 @@ export const versionIdFor = (secretName: string, idempotencyKey: string): string
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 };
 
-/** A rotation a caller asked for under an idempotency key, which records how it ended. */
-interface KeyedRotation<C> extends Rotation<C> {
-  keyRecord: string;
-  fingerprint: string;
+interface KeyedRequest {
+  secretName: string;
+  key: { record: string; fingerprint: string };
 }
 
 /**
- * The rotation protocol, safe when a provider's answer is lost, when another key rotates the same
- * cluster, and when the process dies at any await:
- *   bind the key → lease (re-entrant for the same version) → check the cluster → check the
- *   secret's identity → finish or discard another attempt's pending version → store ours as
- *   AWSPENDING → record "sent" → reset → record "applied" → AWSCURRENT → record the key's
- *   result → release.
- * After an unknown outcome the lease is kept until it expires, so that nothing else is sent while
- * the provider may still apply ours; only a retry with the same key goes on, re-sending the same
- * password. A password refused at its first send is discarded and never sent again; a refused
- * re-send proves nothing and stays pending.
+ * A rotation a caller asked for (HTTP, EventBridge, Step Functions) under an idempotency key:
+ *   bind the key → lease → check the cluster → check the secret's identity → finish or discard
+ *   another attempt's pending version → store ours as AWSPENDING → send (state-machine.ts) →
+ *   AWSCURRENT → record the key's answer → leave the lease.
+ * A dry run is a preflight: the key's binding, the cluster and the secret are checked, read-only.
  */
 export const rotatePassword = async <C>(
   deps: RotationDeps,
   request: RotationRequest<C>,
 ): Promise<SuccessResult> => {
+  const prepared = prepare(deps, request);
   const { provider, envelope } = request;
-  const target = targetOf(request);
-  const client = provider.createClient({
-    credentials: request.credentials,
-    target,
-    config: deps.config,
-    deadline: request.deadline,
-  });
-  const source: PasswordReport['source'] = envelope.password === undefined ? 'generated' : 'supplied';
-  const answer = answerFor(request, target);
-
-  if (envelope.dryRun) {
-    const password = envelope.password ?? generatePassword(provider.passwordPolicy);
-    return answer({ source, stored: false }, { request: client.prepareReset(password) });
-  }
-
-  const secretName = envelope.secretId ?? defaultSecretName(deps.config.secretPrefix, target);
-  const keyRecord = `key#${provider.id}#${envelope.idempotencyKey}`;
+  const secretName = envelope.secretId ?? defaultSecretName(deps.config.secretPrefix, prepared.target);
   const fingerprint = await deps.fingerprints.of({
-    provider: provider.id,
-    region: target.region,
-    clusterId: target.clusterId,
-    projectId: target.projectId,
+    ...prepared.target,
     account: envelope.account,
     secretName,
     storePassword: envelope.storePassword,
     password: envelope.password,
   });
-  const bound = await deps.leases.bindKey(keyRecord, fingerprint);
-  if (bound.state === 'completed') return replayOf(bound.outcome as SuccessResult);
-  if (bound.state === 'failed') throw replayedFailure(bound.outcome as Parameters<typeof replayedFailure>[0]);
-
-  const versionId = versionIdFor(secretName, envelope.idempotencyKey);
-  const rotation: KeyedRotation<C> = {
-    deps,
-    request,
-    target,
-    client,
+  const keyed: KeyedRequest = {
     secretName,
-    versionId,
-    keyRecord,
-    fingerprint,
-    leaseKey: leaseKeyOf(target),
-    lease: leaseFor(request, versionId),
-    keepLease: false,
-    answer,
+    key: { record: keyRecordKey(provider.id, envelope.idempotencyKey), fingerprint },
   };
-  // A re-entered lease means an earlier invocation of this rotation ended without releasing it (killed,
-  // timed out, or an unknown outcome): what it sent may still be applied, so the lease stays until it
-  // expires, whatever happens now.
-  rotation.keepLease = (await deps.leases.acquire(rotation.leaseKey, rotation.lease)) === 'reentered';
-  try {
-    const result = envelope.storePassword
-      ? await rotateStored(rotation, source)
-      : await resetUnstored(rotation);
-    await deps.leases
-      .finishKey(keyRecord, fingerprint, 'completed', result)
-      .catch(logAfterCompletion('record the result'));
-    await releaseUnlessKept(rotation);
-    return result;
-  } catch (error) {
-    await releaseUnlessKept(rotation);
-    throw error;
-  }
+  if (envelope.dryRun) return preflight(prepared, keyed);
+  const bound = await deps.records.keys.bind(keyed.key.record, fingerprint);
+  if (bound.state === 'completed') return replayOf(bound.outcome as SuccessResult);
+  if (bound.state === 'failed') throw replayedFailure(bound.outcome as ErrorReport);
+  const versionId = versionIdFor(secretName, envelope.idempotencyKey);
+  return withLease(prepared, { ...keyed, versionId }, async (rotation) => {
+    const result = envelope.storePassword ? await rotateStored(rotation) : await resetUnstored(rotation);
+    await deps.records.keys.finish(keyed.key.record, fingerprint, 'completed', result);
+    return { result };
+  });
 };
 
-const rotateStored = async <C>(
-  rotation: KeyedRotation<C>,
-  source: PasswordReport['source'],
+/** What a real run would check first, read-only: the key's binding, the cluster, the secret. */
+const preflight = async <C>(
+  prepared: ReturnType<typeof prepare<C>>,
+  keyed: KeyedRequest,
 ): Promise<SuccessResult> => {
-  const { deps, request, client, secretName, versionId } = rotation;
-  const { provider, envelope } = request;
+  const { deps, request, client, target } = prepared;
+  const binding = await deps.records.keys.check(keyed.key.record, keyed.key.fingerprint);
+  await client.assertReady();
+  const secret = request.envelope.storePassword
+    ? await ownSecret({ deps, target, secretName: keyed.secretName })
+    : undefined;
+  const password = request.envelope.password ?? generatePassword(request.provider.passwordPolicy);
+  return prepared.answer(
+    { source: request.envelope.password === undefined ? 'generated' : 'supplied', stored: false },
+    {
+      request: client.prepareReset(password),
+      preflight: {
+        idempotencyKey: binding ? 'bound-to-this-request' : 'unused',
+        cluster: 'ready',
+        secret: !request.envelope.storePassword ? 'not-used' : secret ? 'exists' : 'to-be-created',
+      },
+    },
+  );
+};
+
+const keyExpired = () =>
+  validationFailed([
+    {
+      field: 'idempotencyKey',
+      rule: 'names a rotation whose records have expired (they are kept 7 days after it settled); use a new key',
+    },
+  ]);
+
+const rotateStored = async <C>(rotation: Rotation<C>): Promise<SuccessResult> => {
+  const { deps, client, secretName, versionId, request } = rotation;
   // The cluster and the secret are checked before anything is written: a request for an unknown
   // or busy cluster, or naming another cluster's secret, leaves nothing behind.
   const facts = await client.assertReady();
-  let secret = await describeOwnSecret(rotation);
-  secret = await settleOtherPending(rotation, secret);
-  if (!secret) {
-    secret = await deps.secrets.create(
-      secretName,
-      rotation.target,
-      versionIdFor(secretName, '(placeholder)'),
-      envelope.account,
+  const secret = (await rollForward(rotation, await ownSecret(rotation))) ?? (await createSecret(rotation));
+  const report: PasswordReport = {
+    source: request.envelope.password === undefined ? 'generated' : 'supplied',
+    stored: true,
+    secretArn: secret.arn,
+    versionId,
+  };
+  const stages = secret.versions.get(versionId) ?? [];
+  const pending = stages.includes(AWSPENDING);
+  const record = await deps.records.versions.read(secretName, versionId, { pending });
+  const send = (password: string) =>
+    sendOwn(rotation, report, { versionId, password, record, whose: 'own', secret, promotion: 'now' });
+
+  if (record?.state === 'discarded' && !record.error?.retryable) {
+    // Refused for good: never sent again; every retry answers the refusal (and finishes the discard
+    // if the label's removal failed the first time).
+    if (pending) await deps.secrets.removePending(secretName, versionId);
+    await deps.records.versions.settle(secretName, versionId);
+    throw replayedFailure(record.error ?? REFUSED_EARLIER);
+  }
+  if (record?.state === 'applied') {
+    // Applied; only the promotion may be left (it is not, if the version was made current and
+    // perhaps superseded since: the rotation this key asked for happened).
+    if (pending) await deps.secrets.promote(secretName, versionId, versionWithStage(secret, AWSCURRENT));
+    await deps.records.versions.settle(secretName, versionId);
+    return rotation.answer(
+      report,
+      definedOnly({ clusterState: await client.awaitSettled(request.deadline) }),
     );
-    assertOwnSecret(secret, rotation.target);
   }
-  const report: PasswordReport = { source, stored: true, secretArn: secret.arn, versionId };
-  const stages = secret.versions.get(versionId);
-  const record = await deps.leases.versionRecord(versionRecordKey(secretName, versionId));
-
-  if (stages?.includes(AWSPENDING)) {
-    // Our version, left pending by an earlier attempt of this key. If the provider applied it,
-    // only the promotion is left; otherwise re-send exactly that password, unless it was refused
-    // for good (and the label's removal failed then): that discard is finished, nothing is sent.
-    if (record?.state === 'applied') return promoteOwn(rotation, secret, report, {});
-    if (record?.state === 'discarded' && !record.error?.retryable) {
-      await deps.secrets.removePending(secretName, versionId);
-      throw replayedFailure(record.error ?? unknownDiscard);
-    }
-    const password = await readPassword(rotation, versionId);
-    return sendOwn(rotation, secret, report, password, record);
-  }
-  if (record?.state === 'applied' || (stages !== undefined && record === undefined)) {
-    // Applied (promoted by us, or rolled forward by another rotation), perhaps since superseded:
-    // the rotation this key asked for happened. Nothing is sent again.
-    return rotation.answer(report);
-  }
-  if (record?.state === 'discarded') {
-    if (!record.error?.retryable) throw replayedFailure(record.error ?? unknownDiscard);
-    // Refused for a passing reason (busy, throttled): the same password, labelled pending again.
-    const password = await readPassword(rotation, versionId);
+  if (pending) return send(await deps.secrets.readPassword(secretName, versionId));
+  if (record) {
+    // Not pending, not applied: refused for now (or its label was removed by hand). The same
+    // password, labelled AWSPENDING again; a "sent" record makes it a re-send.
+    const password = await deps.secrets.readPassword(secretName, versionId);
     await deps.secrets.relabelPending(secretName, versionId, versionWithStage(secret, AWSPENDING));
-    return sendOwn(rotation, secret, report, password, record);
+    return send(password);
   }
+  if (stages.includes(AWSCURRENT)) return rotation.answer(report);
+  // A version without a record: this key's rotation settled so long ago that its records expired.
+  // (One that lost its labels too is found by PutSecretValue, which refuses to change a version.)
+  if (stages.length > 0) throw keyExpired();
+  const password = request.envelope.password ?? generatePassword(request.provider.passwordPolicy);
+  const value = passwordValue(rotation.target, password, facts.username);
+  if ((await deps.secrets.putPending(secretName, versionId, value)) === 'taken') throw keyExpired();
+  return send(password);
+};
 
-  const password = envelope.password ?? generatePassword(provider.passwordPolicy);
-  await deps.secrets.putPending(secretName, versionId, {
-    password,
-    ...usernameOf(facts),
-    provider: provider.id,
-    region: rotation.target.region,
-    clusterId: rotation.target.clusterId,
-    rotatedAt: new Date().toISOString(),
-  });
-  return sendOwn(rotation, secret, report, password, record);
+const createSecret = async <C>(rotation: Rotation<C>): Promise<SecretState> => {
+  const { deps, secretName, target, request } = rotation;
+  const placeholder = versionIdFor(secretName, '(placeholder)');
+  const secret = await deps.secrets.create(secretName, target, placeholder, request.envelope.account);
+  // Created meanwhile by someone else: it must still be this cluster's.
+  const mismatch = identityMismatch(secret, target);
+  if (mismatch) throw validationFailed([{ field: 'secretId', rule: mismatch }]);
+  return secret;
 };
 
 const sendOwn = async <C>(
-  rotation: KeyedRotation<C>,
-  secret: SecretState,
+  rotation: Rotation<C>,
   report: PasswordReport,
-  password: string,
-  record: VersionRecord | undefined,
+  pending: Parameters<typeof sendPending>[1],
 ): Promise<SuccessResult> => {
-  const sent = await sendVersion(rotation, rotation.versionId, password, record);
-  if (sent.outcome === 'unknown' || sent.outcome === 'inconclusive') throw sent.error;
-  if (sent.outcome === 'not-applied') {
-    await discard(rotation, rotation.versionId, sent.error);
-    await recordRefusal(rotation, sent.error);
-    throw sent.error;
-  }
-  return promoteOwn(rotation, secret, report, sent);
+  const settled = await sendPending(rotation, pending);
+  const clusterState = await rotation.client.awaitSettled(rotation.request.deadline);
+  return rotation.answer(report, definedOnly({ providerRequestId: settled.providerRequestId, clusterState }));
 };
 
-/** After a refusal for good, the key's record answers the same failure to every retry. */
-const recordRefusal = async <C>(rotation: KeyedRotation<C>, error: ResetError): Promise<void> => {
-  if (error.retryable) return;
-  await rotation.deps.leases
-    .finishKey(rotation.keyRecord, rotation.fingerprint, 'failed', errorReport(error))
-    .catch(logAfterCompletion('record the failure'));
-};
-
-/** Records that the provider applied the version, then makes it AWSCURRENT. */
-const promoteOwn = async <C>(
-  rotation: KeyedRotation<C>,
-  secret: SecretState,
-  report: PasswordReport,
-  outcome: { providerRequestId?: string },
-): Promise<SuccessResult> => {
-  const { deps, secretName, versionId, client, request } = rotation;
-  await markApplied(rotation, versionId);
-  await deps.secrets.promote(secretName, versionId, versionWithStage(secret, AWSCURRENT));
-  const clusterState = await client.awaitSettled(request.deadline);
-  return rotation.answer(report, definedOnly({ providerRequestId: outcome.providerRequestId, clusterState }));
-};
-
-/** A supplied password the caller asked us not to store: the same protocol, without a version. */
-const resetUnstored = async <C>(rotation: KeyedRotation<C>): Promise<SuccessResult> => {
-  const { request, client } = rotation;
-  const password = request.envelope.password as string;
+/**
+ * A supplied password the caller asked us not to store: the same protocol, without a secret
+ * version. Its records (under the version id the key would have) remember the send all the same.
+ */
+const resetUnstored = async <C>(rotation: Rotation<C>): Promise<SuccessResult> => {
+  const { deps, request, client, secretName, versionId } = rotation;
   await client.assertReady();
-  await settleOtherPending(rotation, await describeOwnSecret(rotation));
-  // No version to record: a refusal of the supplied password is final only if no earlier
-  // invocation of this request may still be sending it.
-  const sent = await sendReset(rotation, password, true);
-  if (sent.outcome === 'unknown' || sent.outcome === 'inconclusive') throw sent.error;
-  if (sent.outcome === 'not-applied') {
-    await recordRefusal(rotation, sent.error);
-    throw sent.error;
-  }
-  const clusterState = await client.awaitSettled(request.deadline);
-  return rotation.answer(
-    { source: 'supplied', stored: false },
-    definedOnly({ providerRequestId: sent.providerRequestId, clusterState }),
-  );
+  await rollForward(rotation, await ownSecret(rotation));
+  const record = await deps.records.versions.read(secretName, versionId, { pending: false });
+  const report: PasswordReport = { source: 'supplied', stored: false };
+  if (record?.state === 'discarded' && !record.error?.retryable)
+    throw replayedFailure(record.error ?? REFUSED_EARLIER);
+  if (record?.state === 'applied') return rotation.answer(report);
+  const password = request.envelope.password as string;
+  return sendOwn(rotation, report, { versionId, password, record, whose: 'own' });
 };

@@ -16,7 +16,7 @@ export const AWSCURRENT = 'AWSCURRENT';
 export const AWSPENDING = 'AWSPENDING';
 
 /** The JSON value of one secret version. The placeholder first version has no password. */
-interface StoredPassword {
+export interface StoredPassword {
   password?: string;
   /** The account the password belongs to, where the provider names it. */
   username?: string;
@@ -64,6 +64,20 @@ export const identityMismatch = (state: SecretState, target: Target): string | u
     ? undefined
     : `names the secret of another cluster (its ${differing.join(', ')} differ)`;
 };
+
+/** A new pending version's value: the password, and what a consumer needs to use it as it is. */
+export const passwordValue = (
+  target: Target,
+  password: string,
+  username: string | undefined,
+): StoredPassword => ({
+  password,
+  ...(username === undefined ? {} : { username }),
+  provider: target.provider,
+  region: target.region,
+  clusterId: target.clusterId,
+  rotatedAt: new Date().toISOString(),
+});
 
 export const defaultSecretName = (prefix: string, target: Target): string =>
   `${prefix}/${target.provider}/${target.region}/${target.clusterId}`;
@@ -197,7 +211,7 @@ export class SecretStore {
     versionId: string,
     value: StoredPassword,
     rotationToken?: string,
-  ): Promise<void> {
+  ): Promise<'stored' | 'taken'> {
     try {
       await this.#client.send(
         new PutSecretValueCommand({
@@ -208,9 +222,21 @@ export class SecretStore {
           ...(rotationToken === undefined ? {} : { RotationToken: rotationToken }),
         }),
       );
+      return 'stored';
     } catch (error) {
+      // The version id already names a version with another value (versions are immutable); the
+      // same value again, as the SDK's retry of an applied write sends it, succeeds.
+      if (error instanceof ResourceExistsException) return 'taken';
       throw storeFailed('PutSecretValue', error);
     }
+  }
+
+  /** The password of a pending version, which must hold one. */
+  async readPassword(secretId: string, versionId: string): Promise<string> {
+    const stored = await this.read(secretId, versionId);
+    if (!stored?.password)
+      throw new ResetError('SECRET_STORE_FAILED', 'The pending secret version holds no password');
+    return stored.password;
   }
 
   /** Labels a version AWSPENDING again (a same-key retry after a retryable refusal). */

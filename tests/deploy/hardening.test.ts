@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { leaseKeyOf, versionRecordKey } from '../../lib/rotation/protocol.ts';
+import { leaseKeyOf } from '../../lib/rotation/lease.ts';
 import { defaultSecretName } from '../../lib/rotation/secret-store.ts';
+import { versionRecordKey } from '../../lib/rotation/version-record.ts';
 
 // Production hardening (issue 15), asserted on what `serverless package` writes: the CloudFormation
 // template and the resolved service (its stack tags, which the deploy passes to CloudFormation).

@@ -44,6 +44,7 @@ export interface Request {
   password?: string;
   storePassword?: boolean;
   secretId?: string;
+  dryRun?: boolean;
 }
 
 /** A caller's view of one invocation: ok with the result, or the error's name (and message). */
@@ -66,6 +67,7 @@ export const eventFor = (suite: Suite, request: Request): unknown => {
     ...(request.password === undefined ? {} : { password: request.password }),
     ...(request.storePassword === undefined ? {} : { storePassword: request.storePassword }),
     ...(request.secretId === undefined ? {} : { secretId: request.secretId }),
+    ...(request.dryRun === undefined ? {} : { dryRun: request.dryRun }),
   };
   if (request.mode === 'http') {
     return harness.httpEvent(request.clusterId, fields, { 'Idempotency-Key': request.key });

@@ -64,29 +64,39 @@ const provider =
       ...(kind === 'drop' ? { drop: true } : { status: 500, text: 'injected' }),
     });
 
-// In the order of the protocol: bind the key, take the lease, check the cluster, read the secret,
-// write the pending version, record "sent", reset, record "applied", promote, settle, record the
-// key, release.
+// In the order of the protocol: bind the key, take the lease (and read it back), check the
+// cluster, read the secret, write the pending version, mark the lease in doubt, record "sent",
+// reset, record "applied", promote, start the record's retention, clear the doubt, settle, record
+// the key, release.
 const STEPS: Array<Step & { write?: boolean; afterCompletion?: boolean }> = [
   { name: 'reading the key record', inject: dynamo('GetItem') },
   { name: 'binding the key', inject: dynamo('PutItem'), write: true },
-  { name: 'taking the lease', inject: dynamo('PutItem', 1), write: true },
+  { name: 'taking the lease', inject: dynamo('UpdateItem'), write: true },
+  { name: 'reading the lease back', inject: dynamo('GetItem', 1) },
   { name: 'checking the cluster state', inject: provider('state') },
   { name: 'reading the secret', inject: secrets('DescribeSecret') },
-  { name: 'reading the version record', inject: dynamo('GetItem', 1) },
+  { name: 'reading the version record', inject: dynamo('GetItem', 2) },
   { name: 'writing the pending version', inject: secrets('PutSecretValue'), write: true },
-  { name: 'recording the version sent', inject: dynamo('PutItem', 2), write: true },
+  { name: 'marking the lease in doubt', inject: dynamo('UpdateItem', 1), write: true },
+  { name: 'recording the version sent', inject: dynamo('PutItem', 1), write: true },
   { name: 'sending the reset', inject: provider('reset') },
   {
     name: 'sending the reset (applied, answer lost)',
     inject: (providerId, clusterId) =>
       suite.harness(providerId).addFault({ operation: 'reset', clusterId, applyThenDrop: true }),
   },
-  { name: 'recording the version applied', inject: dynamo('PutItem', 3), write: true },
+  { name: 'recording the version applied', inject: dynamo('PutItem', 2), write: true },
   { name: 'moving AWSCURRENT', inject: secrets('UpdateSecretVersionStage'), write: true },
   { name: 'clearing AWSPENDING', inject: secrets('UpdateSecretVersionStage', 1), write: true },
+  {
+    name: 'starting the record’s retention',
+    inject: dynamo('UpdateItem', 2),
+    write: true,
+    afterCompletion: true,
+  },
+  { name: 'clearing the lease’s doubt', inject: dynamo('UpdateItem', 3), write: true, afterCompletion: true },
   { name: 'waiting for the cluster to settle', inject: provider('state', 1, 3), afterCompletion: true },
-  { name: 'recording the result', inject: dynamo('PutItem', 4), write: true, afterCompletion: true },
+  { name: 'recording the result', inject: dynamo('PutItem', 3), write: true, afterCompletion: true },
   { name: 'releasing the lease', inject: dynamo('DeleteItem'), write: true, afterCompletion: true },
 ];
 

@@ -79,7 +79,10 @@ export const ncloudHarness = (sandbox: Sandbox): ProviderHarness => ({
   clusterPassword: (clusterId) => sandbox.ncloud.cluster('KR', clusterId)?.password,
   setBusy: (clusterId, busy) => {
     const cluster = sandbox.ncloud.cluster('KR', clusterId);
-    if (cluster) cluster.status = busy ? 'changing' : 'running';
+    if (!cluster) return;
+    // Busy until the test says otherwise: not ended when an earlier reset's change would end.
+    cluster.status = busy ? 'changing' : 'running';
+    delete cluster.changingUntil;
   },
   calls: (clusterId, operation) =>
     sandbox.ncloud.calls.filter(
@@ -194,7 +197,10 @@ const cssHarness = ({
     clusterPassword: (clusterId) => simulator.cluster(region, clusterId)?.password,
     setBusy: (clusterId, busy) => {
       const cluster = simulator.cluster(region, clusterId);
-      if (cluster) cluster.actions = busy ? ['RESET_PASSWORD'] : [];
+      if (!cluster) return;
+      // Busy until the test says otherwise: not cleared when an earlier reset's busy time ends.
+      cluster.actions = busy ? ['RESET_PASSWORD'] : [];
+      delete cluster.busyUntil;
     },
     calls: (clusterId, operation) =>
       simulator.calls.filter((c) => c.clusterId === clusterId && (!operation || c.operation === operation)),

@@ -94,20 +94,61 @@ describe.each(PROVIDER_IDS)('%s handler against the sandbox', (providerId) => {
     expect(suite.sandbox.aws.secrets.has(secretName(id))).toBe(false);
   });
 
-  it('dry run: validates, loads credentials, signs, and sends nothing', async () => {
+  it('dry run: a preflight that asks the provider read-only, resets nothing and writes nothing', async () => {
     const { id, initialPassword } = cluster();
-    const answer = await call(id, { dryRun: true });
+    const answer = await call(id, { dryRun: true }, { 'Idempotency-Key': `dry-${id}` });
     expect(answer.statusCode).toBe(200);
     expect(answer.body).toMatchObject({
       ok: true,
       dryRun: true,
       password: { source: 'generated', stored: false },
+      preflight: { idempotencyKey: 'unused', cluster: 'ready', secret: 'to-be-created' },
     });
     expect(answer.body.request.method).toBe('POST');
     expect(answer.body.request.url).toContain(id);
-    expect(harness().calls(id)).toEqual([]);
+    expect(
+      harness()
+        .calls(id)
+        .map((c) => c.operation),
+    ).toEqual(['state']);
     expect(harness().clusterPassword(id)).toBe(initialPassword);
     expect(suite.sandbox.aws.secrets.has(secretName(id))).toBe(false);
+    // Nothing written: the same key still rotates this cluster, and afterwards a dry run of it is
+    // answered as bound to this very request.
+    const real = await call(id, {}, { 'Idempotency-Key': `dry-${id}` });
+    expect(real.statusCode).toBe(200);
+    secretsUsed.add(harness().clusterPassword(id) as string);
+    const again = await call(id, { dryRun: true }, { 'Idempotency-Key': `dry-${id}` });
+    expect(again.body.preflight).toEqual({
+      idempotencyKey: 'bound-to-this-request',
+      cluster: 'ready',
+      secret: 'exists',
+    });
+  });
+
+  it('dry run answers what a real run would: unknown cluster, wrong keys, busy cluster, a key bound elsewhere', async () => {
+    const unknown = await call(harness().newClusterId(), { dryRun: true });
+    expect(unknown.body.error).toMatchObject({ code: 'CLUSTER_NOT_FOUND' });
+    const { id } = cluster();
+    const wrongKeys = await call(id, { dryRun: true, account: 'wrongkey' });
+    expect(wrongKeys.body.error).toMatchObject({ code: 'PROVIDER_AUTH_FAILED' });
+    for (const state of harness().blockingStates) {
+      const busy = cluster();
+      state.apply(busy.id);
+      const answer = await call(busy.id, { dryRun: true });
+      expect(answer.body.error.code, state.name).toBe(state.code);
+    }
+    // A key bound to one cluster is refused for a dry run of another, as for a real run.
+    const other = cluster();
+    await call(other.id, {}, { 'Idempotency-Key': `bound-${other.id}` });
+    secretsUsed.add(harness().clusterPassword(other.id) as string);
+    const misused = await call(id, { dryRun: true }, { 'Idempotency-Key': `bound-${other.id}` });
+    expect(misused.statusCode).toBe(400);
+    expect(misused.body.error).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      fields: [{ field: 'idempotencyKey' }],
+    });
+    expect(harness().calls(id, 'reset')).toEqual([]);
   });
 
   it('answers a retry after completion with the same result and no second reset', async () => {

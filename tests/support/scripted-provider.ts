@@ -8,9 +8,8 @@ import type {
   ProviderClient,
   ProviderDefinition,
 } from '../../lib/providers/types.ts';
+import { type RotationDeps, rotationRecords } from '../../lib/rotation/context.ts';
 import { RequestFingerprints } from '../../lib/rotation/fingerprint.ts';
-import { LeaseTable } from '../../lib/rotation/lease-table.ts';
-import type { RotationDeps } from '../../lib/rotation/protocol.ts';
 import { SecretStore } from '../../lib/rotation/secret-store.ts';
 
 // The rotation's unit tests drive a provider by a script and read back what it was asked, in the
@@ -67,7 +66,7 @@ export const scriptedProvider = (current: () => ProviderScript) => {
 /** The rotation's dependencies on clients that aws-sdk-client-mock intercepts. */
 export const mockedRotationDeps = (config: Config): RotationDeps => ({
   secrets: new SecretStore(new SecretsManagerClient({ region: 'eu-central-1' })),
-  leases: new LeaseTable(new DynamoDBClient({ region: 'eu-central-1' }), 'leases', 120),
+  records: rotationRecords(new DynamoDBClient({ region: 'eu-central-1' }), 'leases', 120),
   fingerprints: new RequestFingerprints(new SecretsManagerClient({ region: 'eu-central-1' }), 'fp-key'),
   config,
 });

@@ -8,7 +8,7 @@ import { rotationMetrics, timedProvider } from '../../../lib/middleware/metrics.
 import { normalizeResponse } from '../../../lib/middleware/normalize-response.ts';
 import type { ProviderClient, ProviderDefinition } from '../../../lib/providers/types.ts';
 import type { SuccessResult } from '../../../lib/result.ts';
-import { replayOf } from '../../../lib/rotation/protocol.ts';
+import { replayOf } from '../../../lib/rotation/replay.ts';
 import { given, runChain } from '../../support/chain.ts';
 import { lambdaContext } from '../../support/events.ts';
 

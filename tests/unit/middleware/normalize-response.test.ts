@@ -5,7 +5,7 @@ import { type InvocationMode, invocationMode } from '../../../lib/middleware/inv
 import { normalizeEvent } from '../../../lib/middleware/normalize-event.ts';
 import { normalizeResponse, stackFrames, wasAttempt } from '../../../lib/middleware/normalize-response.ts';
 import type { SuccessResult } from '../../../lib/result.ts';
-import { replayOf } from '../../../lib/rotation/protocol.ts';
+import { replayOf } from '../../../lib/rotation/replay.ts';
 import { given, runChain } from '../../support/chain.ts';
 import { ncloudHttpEvent } from '../../support/events.ts';
 

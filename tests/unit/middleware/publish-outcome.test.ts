@@ -12,8 +12,8 @@ import { publishOutcome } from '../../../lib/middleware/publish-outcome.ts';
 import { ncloudCdss } from '../../../lib/providers/ncloud/index.ts';
 import type { ProviderClient, ProviderDefinition } from '../../../lib/providers/types.ts';
 import type { SuccessResult } from '../../../lib/result.ts';
+import { rotationRecords } from '../../../lib/rotation/context.ts';
 import { RequestFingerprints } from '../../../lib/rotation/fingerprint.ts';
-import { LeaseTable } from '../../../lib/rotation/lease-table.ts';
 import { rotatePassword } from '../../../lib/rotation/rotate.ts';
 import { defaultSecretName, SecretStore } from '../../../lib/rotation/secret-store.ts';
 import { given, runChain } from '../../support/chain.ts';
@@ -332,7 +332,7 @@ describe('publish-outcome with a replay from rotatePassword', () => {
     rotatePassword(
       {
         secrets: new SecretStore(new SecretsManagerClient({ region: 'eu-central-1' })),
-        leases: new LeaseTable(new DynamoDBClient({ region: 'eu-central-1' }), 'leases', 120),
+        records: rotationRecords(new DynamoDBClient({ region: 'eu-central-1' }), 'leases', 120),
         fingerprints: new RequestFingerprints(new SecretsManagerClient({ region: 'eu-central-1' }), 'fp-key'),
         config,
       },

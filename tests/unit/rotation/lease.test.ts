@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import type { LeaseHolding } from '../../../lib/rotation/lease.ts';
+import { LEASE_KEY, rotationWorld } from '../../support/rotation-world.ts';
+
+const world = rotationWorld();
+const leases = () => world.deps().records.leases;
+const NOW = Date.now();
+const mine = (holder = 'request-1/nonce'): LeaseHolding => ({
+  key: LEASE_KEY,
+  owner: 'version-1',
+  holder,
+  holderDeadline: NOW + 29_000,
+});
+
+describe('the cluster lease', () => {
+  it('takes a free lease with one conditional update, clean', async () => {
+    expect(await leases().acquire(mine(), NOW)).toBe('clean');
+    expect(world.ddbInputs[0]).toEqual({
+      command: 'UpdateItem',
+      input: {
+        TableName: world.tableName,
+        Key: { pk: { S: LEASE_KEY } },
+        UpdateExpression:
+          'SET #set_holder = :set_holder, #set_holderDeadline = :set_holderDeadline, #set_leaseUntil = :set_leaseUntil, #set_expiresAt = :set_expiresAt, #set_owner = :set_owner, #set_inDoubt = :set_inDoubt',
+        ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now',
+        ExpressionAttributeNames: {
+          '#set_holder': 'holder',
+          '#set_holderDeadline': 'holderDeadline',
+          '#set_leaseUntil': 'leaseUntil',
+          '#set_expiresAt': 'expiresAt',
+          '#set_owner': 'owner',
+          '#set_inDoubt': 'inDoubt',
+        },
+        ExpressionAttributeValues: {
+          ':set_holder': { S: 'request-1/nonce' },
+          ':set_holderDeadline': { N: String(NOW + 29_000) },
+          ':set_leaseUntil': { N: String(NOW + 120_000) },
+          ':set_expiresAt': { N: String(Math.ceil((NOW + 120_000) / 1000)) },
+          ':set_owner': { S: 'version-1' },
+          ':set_inDoubt': { BOOL: false },
+          ':now': { N: String(NOW) },
+        },
+      },
+    });
+    expect(await world.lease()).toEqual({ owner: 'version-1', inDoubt: false, handedOver: false });
+  });
+
+  it('refuses another rotation while the lease runs, and lets anyone take it once it has expired', async () => {
+    await world.given.lease('version-0', { alive: true });
+    await expect(leases().acquire(mine())).rejects.toMatchObject({ code: 'ROTATION_IN_PROGRESS' });
+    await world.given.lease('version-0', { inDoubt: true, untilMs: -1 });
+    // Expiry settles what was in doubt: the new lease is clean.
+    expect(await leases().acquire(mine())).toBe('clean');
+    expect(await world.lease()).toMatchObject({ owner: 'version-1', inDoubt: false });
+  });
+
+  it('lets its own rotation re-enter once the holder has ended, keeping what was in doubt', async () => {
+    await world.given.lease('version-1', { alive: true });
+    await expect(leases().acquire(mine())).rejects.toMatchObject({ code: 'ROTATION_IN_PROGRESS' });
+    await world.given.lease('version-1', { inDoubt: false });
+    expect(await leases().acquire(mine())).toBe('clean');
+    await world.given.lease('version-1', { inDoubt: true });
+    expect(await leases().acquire(mine('request-2/nonce'))).toBe('in-doubt');
+    await world.given.lease('version-1', { inDoubt: true, handedOver: true });
+    expect(await leases().acquire(mine('request-3/nonce'))).toBe('in-doubt');
+    expect(await world.lease()).toMatchObject({ inDoubt: true, handedOver: false });
+  });
+
+  it('decides from the lease read back, not from which try of a retried write answered', async () => {
+    // The re-entry of a lease in doubt is applied, its answer lost, and the SDK retries it: the
+    // retry meets our own first write. The lease is still in doubt.
+    await world.given.lease('version-1', { inDoubt: true });
+    world.given.answerLost({ command: 'UpdateItem', keyPrefix: 'lease#', nth: 2 });
+    expect(await leases().acquire(mine())).toBe('in-doubt');
+    expect(world.log.filter((l) => l === 'ddb:UpdateItem lease')).toHaveLength(3);
+    // Taking a free lease, answer lost and retried: the retry fails the "free" condition, re-enters
+    // our own holding, and the lease is ours and clean.
+    await world.given.lease('version-0', { untilMs: -1 });
+    world.given.answerLost({ command: 'UpdateItem', keyPrefix: 'lease#' });
+    expect(await leases().acquire(mine('request-9/nonce'))).toBe('clean');
+  });
+
+  it('reads a lease an earlier release wrote (no inDoubt): only its clean hand-over is clean', async () => {
+    const until = Date.now() + 60_000;
+    const legacy = {
+      owner: 'version-1',
+      holder: 'old',
+      leaseUntil: until,
+      expiresAt: Math.ceil(until / 1000),
+    };
+    await world.given.item(LEASE_KEY, { ...legacy, holderDeadline: 0, mustExpire: false });
+    expect(await leases().acquire(mine())).toBe('clean');
+    await world.given.item(LEASE_KEY, { ...legacy, holderDeadline: 0, mustExpire: true });
+    expect(await leases().acquire(mine())).toBe('in-doubt');
+    // Killed without a hand-over: it may have been sending.
+    await world.given.item(LEASE_KEY, { ...legacy, holderDeadline: Date.now() - 1 });
+    expect(await leases().acquire(mine())).toBe('in-doubt');
+  });
+
+  it('is marked in doubt before a send, and refuses the send once this invocation lost the lease', async () => {
+    const holding = mine();
+    await leases().acquire(holding);
+    await leases().markInDoubt(holding);
+    expect(await world.lease()).toMatchObject({ inDoubt: true });
+    await world.given.lease('version-2', { alive: true });
+    await expect(leases().markInDoubt(holding)).rejects.toMatchObject({ code: 'ROTATION_IN_PROGRESS' });
+  });
+
+  it('is released when nothing is in doubt, and handed over (kept until it expires) when something is', async () => {
+    const holding = mine();
+    await leases().acquire(holding);
+    await leases().leave(holding);
+    expect(await world.lease()).toBeUndefined();
+    await leases().acquire(holding);
+    await leases().markInDoubt(holding);
+    await leases().leave(holding);
+    expect(await world.lease()).toEqual({ owner: 'version-1', inDoubt: true, handedOver: true });
+    // A release retried after it was applied finds nothing, and hands nothing over.
+    await world.given.lease('version-1', { holder: holding.holder, alive: true });
+    world.given.answerLost({ command: 'DeleteItem', keyPrefix: 'lease#' });
+    await leases().leave(holding);
+    expect(await world.lease()).toBeUndefined();
+  });
+
+  it('leaves alone a lease another invocation holds now', async () => {
+    await world.given.lease('version-2', { alive: true, holder: 'someone-else' });
+    await leases().leave(mine());
+    await leases().clearDoubt(mine());
+    expect(await world.lease()).toEqual({ owner: 'version-2', inDoubt: false, handedOver: false });
+  });
+
+  it('clears a doubt only for the holder that set it', async () => {
+    const holding = mine();
+    await leases().acquire(holding);
+    await leases().markInDoubt(holding);
+    await leases().clearDoubt({ ...holding, holder: 'another' });
+    expect(await world.lease()).toMatchObject({ inDoubt: true });
+    await leases().clearDoubt(holding);
+    expect(await world.lease()).toMatchObject({ inDoubt: false });
+  });
+});
