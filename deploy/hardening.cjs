@@ -30,6 +30,7 @@ const TAG_KEY = /^(?!aws:)[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
 const { listParam, mapParam } = require('./params.cjs');
+const unroutedRequests = require('./unrouted-requests.cjs');
 
 const read = (resolveVariable, name) => resolveVariable(`param:${name}`);
 
@@ -237,6 +238,8 @@ module.exports = {
                   Action: 'kms:*',
                   Resource: '*',
                 },
+                // EventBridge's catch-all rules of the request bus send to the queue too.
+                await unroutedRequests.keyPolicyStatement({ resolveVariable }),
               ],
             },
           },
