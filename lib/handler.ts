@@ -13,6 +13,7 @@ import { providerCredentials } from './middleware/provider-credentials.ts';
 import { publishOutcome } from './middleware/publish-outcome.ts';
 import { rotationSecret } from './middleware/rotation-secret.ts';
 import { validate } from './middleware/validate.ts';
+import { excludingCharacters } from './password/policy.ts';
 import type { ProviderDefinition } from './providers/types.ts';
 import type { SuccessResult } from './result.ts';
 import { RequestFingerprints } from './rotation/fingerprint.ts';
@@ -34,8 +35,10 @@ export const resetMiddleware = <C>(
   provider: ProviderDefinition<C>,
   config: Config = readConfig(),
 ): ResetMiddleware[] => {
-  // A bad provider setting (an endpoint that is not https) stops the function here, at start.
+  // A bad provider setting (an endpoint that is not https, excluded characters that leave the
+  // password rule impossible) stops the function here, at start.
   provider.checkSettings?.(config);
+  withPasswordSettings(provider, config);
   return [
     invocationMode(),
     injectLambdaContext(logger, { resetKeys: true }),
@@ -52,8 +55,19 @@ export const resetMiddleware = <C>(
   ];
 };
 
+/** The provider, its generated passwords leaving out the stage's PASSWORD_EXCLUDE_CHARACTERS. */
+const withPasswordSettings = <C>(provider: ProviderDefinition<C>, config: Config): ProviderDefinition<C> => ({
+  ...provider,
+  passwordPolicy: excludingCharacters(
+    provider.passwordPolicy,
+    config.passwordExcludeCharacters,
+    `PASSWORD_EXCLUDE_CHARACTERS ${JSON.stringify(config.passwordExcludeCharacters)} leaves the ${provider.id} password rule impossible`,
+  ),
+});
+
 /** The one provider call: rotate the cluster's password with the loaded credentials. */
-export const resetOperation = <C>(provider: ProviderDefinition<C>, config: Config = readConfig()) => {
+export const resetOperation = <C>(definition: ProviderDefinition<C>, config: Config = readConfig()) => {
+  const provider = withPasswordSettings(definition, config);
   // One per execution environment: the fingerprint key is read once, when first needed.
   const fingerprints = new RequestFingerprints(secretsManagerClient, config.fingerprintKeySecret);
   return async (event: unknown, context: Context): Promise<SuccessResult> => {
