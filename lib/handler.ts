@@ -4,6 +4,7 @@ import type { Context } from 'aws-lambda';
 import { dynamoDbClient, eventBridgeClient, secretsManagerClient } from './aws-clients.ts';
 import { type Config, readConfig } from './config.ts';
 import { ResetError } from './errors.ts';
+import { rotationHistory } from './history.ts';
 import { logger } from './logger.ts';
 import { invocationMode, type ResetMiddleware, ResetRequest } from './middleware/invocation.ts';
 import { rotationMetrics, timedProvider } from './middleware/metrics.ts';
@@ -43,7 +44,11 @@ export const resetMiddleware = <C>(
     invocationMode(),
     injectLambdaContext(logger, { resetKeys: true }),
     rotationMetrics({ provider: provider.id, stage: config.stage }),
-    publishOutcome({ client: eventBridgeClient, eventBusName: config.eventBusName }),
+    publishOutcome({
+      client: eventBridgeClient,
+      eventBusName: config.eventBusName,
+      history: rotationHistory(config, dynamoDbClient),
+    }),
     normalizeResponse({ provider: provider.id, operation: provider.operation }),
     normalizeEvent({ provider: provider.id }),
     rotationSecret({

@@ -26,6 +26,7 @@ class SandboxOfflinePlugin {
       huaweicloudPort: port('SANDBOX_HUAWEICLOUD_PORT', 4512),
       dynamoPort: port('SANDBOX_DYNAMODB_PORT', 4567),
       lockTable: this.serverless.service.provider.environment.LOCK_TABLE,
+      historyTable: this.serverless.service.provider.environment.HISTORY_TABLE,
     });
     seedDemo(this.sandbox);
     await this.routeEvents();
