@@ -403,3 +403,36 @@ it('keeps answering while `serverless package` (what `npm run deploy` packages w
   expect(answer.status).toBe(200);
   expect(JSON.parse(text)).toMatchObject({ ok: true, provider: 'otc-css', dryRun: true });
 }, 150_000);
+
+it("lists the sandbox's rotation attempts with `npm run report -- --stage local --history`", async () => {
+  const { stdout, stderr } = await exec(
+    'npm',
+    ['run', '--silent', 'report', '--', '--stage', 'local', '--history', '--json'],
+    {
+      env: {
+        ...process.env,
+        SANDBOX_AWS_PORT: String(ports.aws),
+        SANDBOX_DYNAMODB_PORT: String(ports.dynamodb),
+        AWS_ENDPOINT_URL_DYNAMODB: '',
+        AWS_ENDPOINT_URL: '',
+      },
+    },
+  );
+  recordText(stdout + stderr);
+  expect(stderr).toContain(`reading the sandbox's rotation history at http://127.0.0.1:${ports.dynamodb}`);
+  const entries = JSON.parse(stdout) as Array<Record<string, string | null>>;
+  const of = (clusterId: string) => entries.filter((entry) => entry.clusterId === clusterId);
+  // The README's resets, each a success asked for over HTTP by the offline API's caller.
+  for (const cluster of [DEMO.ncloud.clusterId, DEMO.otc.clusterId]) {
+    expect(of(cluster).some((entry) => entry.outcome === 'succeeded')).toBe(true);
+  }
+  // The README's fault example: a failed attempt with its error code, then the same key's success.
+  expect(of(DEMO.huaweicloud.clusterId).map((entry) => [entry.outcome, entry.errorCode])).toEqual(
+    expect.arrayContaining([
+      ['failed', 'PROVIDER_UNAVAILABLE'],
+      ['succeeded', null],
+    ]),
+  );
+  // Secrets Manager's own rotation of the OTC secret, with its caller.
+  expect(of(DEMO.otc.clusterId).map((entry) => entry.caller)).toContain('secretsmanager.amazonaws.com');
+}, 60_000);
