@@ -29,18 +29,10 @@ const RESERVED_TAGS = ['service', 'stage', 'managed-by'];
 const TAG_KEY = /^(?!aws:)[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
-const read = (resolveVariable, name) => resolveVariable(`param:${name}`);
+const { listParam, mapParam } = require('./params.cjs');
+const unroutedRequests = require('./unrouted-requests.cjs');
 
-/** A list or map as the stage gives it, or parsed from a command-line JSON string. */
-const structured = (name, value, example) => {
-  if (typeof value !== 'string') return value ?? undefined;
-  if (value.trim() === '') return undefined;
-  try {
-    return JSON.parse(value);
-  } catch {
-    throw new Error(`${name} must be ${example} (on the command line, as JSON)`);
-  }
-};
+const read = (resolveVariable, name) => resolveVariable(`param:${name}`);
 
 const numberOf = (name, value, { min, max, integer }) => {
   const number = typeof value === 'string' && /^\d+(?:\.\d+)?$/.test(value.trim()) ? Number(value) : value;
@@ -111,10 +103,11 @@ module.exports = {
    * private API without it.
    */
   apiResourcePolicy: async ({ resolveVariable }) => {
-    const example = 'a list of IAM policy statements';
-    const statements =
-      structured('apiResourcePolicy', await read(resolveVariable, 'apiResourcePolicy'), example) ?? [];
-    if (!Array.isArray(statements)) throw new Error(`apiResourcePolicy must be ${example}`);
+    const statements = listParam('apiResourcePolicy', await read(resolveVariable, 'apiResourcePolicy'), {
+      what: 'a list of IAM policy statements',
+      example:
+        '[{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"execute-api:/*"}]',
+    });
     statements.forEach((statement, index) => {
       const valid =
         statement !== null &&
@@ -245,6 +238,8 @@ module.exports = {
                   Action: 'kms:*',
                   Resource: '*',
                 },
+                // EventBridge's catch-all rules of the request bus send to the queue too.
+                await unroutedRequests.keyPolicyStatement({ resolveVariable }),
               ],
             },
           },
@@ -262,11 +257,10 @@ module.exports = {
 
   /** The stack's tags (CloudFormation puts them on every resource that takes tags), and the stage's. */
   stackTags: async ({ resolveVariable }) => {
-    const example = 'a map of tag names to values, e.g. { cost-center: "1234" }';
-    const extra = structured('stackTags', await read(resolveVariable, 'stackTags'), example) ?? {};
-    if (extra === null || typeof extra !== 'object' || Array.isArray(extra)) {
-      throw new Error(`stackTags must be ${example}`);
-    }
+    const extra = mapParam('stackTags', await read(resolveVariable, 'stackTags'), {
+      what: 'a map of tag names to values',
+      example: '{"cost-center":"1234"}',
+    });
     for (const [key, value] of Object.entries(extra)) {
       if (RESERVED_TAGS.includes(key)) throw new Error(`stackTags must not set ${key}: the stack sets it`);
       if (!TAG_KEY.test(key)) throw new Error(`stackTags has an invalid tag name ${JSON.stringify(key)}`);

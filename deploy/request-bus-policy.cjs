@@ -12,19 +12,27 @@
 //   user ARN (`arn:aws:iam::123456789012:role/ops-rotation`), or an account root
 //   (`arn:aws:iam::123456789012:root`), which admits that account's principals that its IAM allows.
 //
-// `--param requestSenders=arn1,arn2` gives a comma-separated string; serverless.yml a YAML list.
+// On the command line, a JSON list like every list parameter (`--param 'requestSenders=["arn…"]'`),
+// or, as before, a comma-separated string (`--param requestSenders=arn1,arn2`); in serverless.yml a
+// YAML list.
+
+const { listParam } = require('./params.cjs');
 
 const PRINCIPAL = /^arn:aws(?:-[a-z]+)*:iam::(\d{12}):(root|role\/.+|user\/.+)$/;
 
-/** The listed senders, checked: a list or a comma-separated string; empty means none. */
+/** The listed senders, checked: a list, JSON, or a comma-separated string; empty means none. */
 const parseSenders = (value) => {
+  // An ARN never starts with `[`: anything else is the comma-separated form.
   const list =
-    value === undefined || value === null || value === ''
-      ? []
-      : typeof value === 'string'
-        ? value.split(',').map((entry) => entry.trim())
-        : value;
-  if (!Array.isArray(list)) throw new Error('requestSenders must be a list of IAM principal ARNs');
+    typeof value === 'string' && !value.trim().startsWith('[')
+      ? value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter((entry) => entry !== '')
+      : listParam('requestSenders', value, {
+          what: 'a list of IAM principal ARNs',
+          example: '["arn:aws:iam::123456789012:role/ops-rotation"]',
+        });
   return list.map((entry, index) => {
     const match = typeof entry === 'string' ? PRINCIPAL.exec(entry) : null;
     if (!match) {

@@ -12,6 +12,7 @@
 
 const { createHash } = require('node:crypto');
 const { PROVIDERS, functionsOf } = require('./functions.cjs');
+const { listParam } = require('./params.cjs');
 
 const KEYS = ['secretId', 'schedule', 'duration', 'rotateImmediately'];
 /** The characters Secrets Manager allows in a secret's name. */
@@ -30,8 +31,10 @@ const logicalId = (secretId) =>
   `SecretRotation${createHash('sha256').update(secretId).digest('hex').slice(0, 16).toUpperCase()}`;
 
 module.exports = async ({ resolveVariable }) => {
-  const schedules = (await resolveVariable('param:rotationSchedules')) ?? [];
-  if (!Array.isArray(schedules)) throw new Error('rotationSchedules must be a list');
+  const schedules = listParam('rotationSchedules', await resolveVariable('param:rotationSchedules'), {
+    what: 'a list of { secretId, schedule, duration?, rotateImmediately? }',
+    example: '[{"secretId":"cluster-password-reset/prod/otc-css/eu-de/…","schedule":"rate(30 days)"}]',
+  });
   const prefix = await resolveVariable('param:secretPrefix');
   if (typeof prefix !== 'string' || prefix === '')
     throw new Error('rotationSchedules needs param:secretPrefix');

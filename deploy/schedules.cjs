@@ -7,14 +7,18 @@
 // directly: it neither needs nor uses the request bus, and its input comes from the stack alone.
 
 const { PROVIDERS, functionsOf } = require('./functions.cjs');
+const { listParam } = require('./params.cjs');
 
 const fail = (index, problem) => {
   throw new Error(`scheduledRotations[${index}] ${problem}`);
 };
 
 module.exports = async ({ resolveVariable }) => {
-  const rotations = (await resolveVariable('param:scheduledRotations')) ?? [];
-  if (!Array.isArray(rotations)) throw new Error('scheduledRotations must be a list');
+  const rotations = listParam('scheduledRotations', await resolveVariable('param:scheduledRotations'), {
+    what: 'a list of { schedule, target }',
+    example:
+      '[{"schedule":"rate(30 days)","target":{"provider":"otc-css","region":"eu-de","clusterId":"…"}}]',
+  });
   const Resources = {};
   rotations.forEach((entry, index) => {
     const { schedule, target } = entry ?? {};

@@ -1,3 +1,5 @@
+import { DEFAULT_EXCLUDE_CHARACTERS } from './password/policy.ts';
+
 // What the core reads from the environment, with the documented defaults. Each provider reads
 // its own settings (endpoints and their overrides) from `env`, in its own folder.
 
@@ -20,6 +22,11 @@ export interface Config {
   deadlineReserveMs: number;
   /** KMS key (id, ARN or alias) the secrets the project creates are encrypted with; absent: Secrets Manager's default key. */
   secretsKmsKeyId?: string;
+  /**
+   * Characters generated passwords leave out (PASSWORD_EXCLUDE_CHARACTERS; empty: none); each
+   * handler checks at start that its provider's rule can still be met (lib/handler.ts).
+   */
+  passwordExcludeCharacters: string;
 }
 
 const positiveInt = (value: string | undefined, fallback: number, name: string): number => {
@@ -95,6 +102,8 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     statePollIntervalMs: positiveInt(env.STATE_POLL_INTERVAL_MS, 5_000, 'STATE_POLL_INTERVAL_MS'),
     leaseSeconds: positiveNumber(env.LEASE_SECONDS, 120, 'LEASE_SECONDS'),
     deadlineReserveMs: positiveInt(env.DEADLINE_RESERVE_MS, 2_000, 'DEADLINE_RESERVE_MS'),
+    // Absent: the default set; empty: nothing excluded.
+    passwordExcludeCharacters: env.PASSWORD_EXCLUDE_CHARACTERS ?? DEFAULT_EXCLUDE_CHARACTERS,
     ...(nonEmpty(env.FINGERPRINT_KEY_SECRET) === undefined
       ? {}
       : { fingerprintKeySecret: env.FINGERPRINT_KEY_SECRET as string }),

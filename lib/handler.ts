@@ -4,6 +4,7 @@ import type { Context } from 'aws-lambda';
 import { dynamoDbClient, eventBridgeClient, secretsManagerClient } from './aws-clients.ts';
 import { type Config, readConfig } from './config.ts';
 import { ResetError } from './errors.ts';
+import { rotationHistory } from './history.ts';
 import { logger } from './logger.ts';
 import { invocationMode, type ResetMiddleware, ResetRequest } from './middleware/invocation.ts';
 import { rotationMetrics, timedProvider } from './middleware/metrics.ts';
@@ -13,6 +14,7 @@ import { providerCredentials } from './middleware/provider-credentials.ts';
 import { publishOutcome } from './middleware/publish-outcome.ts';
 import { rotationSecret } from './middleware/rotation-secret.ts';
 import { validate } from './middleware/validate.ts';
+import { excludingCharacters } from './password/policy.ts';
 import type { ProviderDefinition } from './providers/types.ts';
 import type { SuccessResult } from './result.ts';
 import { rotationRecords } from './rotation/context.ts';
@@ -34,13 +36,19 @@ export const resetMiddleware = <C>(
   provider: ProviderDefinition<C>,
   config: Config = readConfig(),
 ): ResetMiddleware[] => {
-  // A bad provider setting (an endpoint that is not https) stops the function here, at start.
+  // A bad provider setting (an endpoint that is not https, excluded characters that leave the
+  // password rule impossible) stops the function here, at start.
   provider.checkSettings?.(config);
+  withPasswordSettings(provider, config);
   return [
     invocationMode(),
     injectLambdaContext(logger, { resetKeys: true }),
     rotationMetrics({ provider: provider.id, stage: config.stage }),
-    publishOutcome({ client: eventBridgeClient, eventBusName: config.eventBusName }),
+    publishOutcome({
+      client: eventBridgeClient,
+      eventBusName: config.eventBusName,
+      history: rotationHistory(config, dynamoDbClient),
+    }),
     normalizeResponse({ provider: provider.id, operation: provider.operation }),
     normalizeEvent({ provider: provider.id }),
     rotationSecret({
@@ -52,8 +60,19 @@ export const resetMiddleware = <C>(
   ];
 };
 
+/** The provider, its generated passwords leaving out the stage's PASSWORD_EXCLUDE_CHARACTERS. */
+const withPasswordSettings = <C>(provider: ProviderDefinition<C>, config: Config): ProviderDefinition<C> => ({
+  ...provider,
+  passwordPolicy: excludingCharacters(
+    provider.passwordPolicy,
+    config.passwordExcludeCharacters,
+    `PASSWORD_EXCLUDE_CHARACTERS ${JSON.stringify(config.passwordExcludeCharacters)} leaves the ${provider.id} password rule impossible`,
+  ),
+});
+
 /** The one provider call: rotate the cluster's password with the loaded credentials. */
-export const resetOperation = <C>(provider: ProviderDefinition<C>, config: Config = readConfig()) => {
+export const resetOperation = <C>(definition: ProviderDefinition<C>, config: Config = readConfig()) => {
+  const provider = withPasswordSettings(definition, config);
   // One per execution environment: the fingerprint key is read once, when first needed.
   const fingerprints = new RequestFingerprints(secretsManagerClient, config.fingerprintKeySecret);
   return async (event: unknown, context: Context): Promise<SuccessResult> => {

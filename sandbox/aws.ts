@@ -133,7 +133,11 @@ export class AwsSubsetSimulator {
   readonly faults = new FaultQueue();
   readonly eventListeners: EventListener[] = [];
   /** The stack's dead-letter queue: onFailure records of asynchronous invocations. */
-  readonly deadLetters: OnFailureRecord[] = [];
+  /**
+   * The dead-letter queue: Lambda's onFailure records, and the messages of the request bus's
+   * catch-all rules (deploy/unrouted-requests.cjs), which have a `reason` instead.
+   */
+  readonly deadLetters: Array<OnFailureRecord | Record<string, unknown>> = [];
   /** Rotation functions Secrets Manager may invoke, by Lambda function ARN (see lambdaFunctionArn). */
   readonly rotationFunctions = new Map<string, Invoke>();
   /** Every rotation RotateSecret started or re-attempted, oldest first. */

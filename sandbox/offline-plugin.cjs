@@ -26,6 +26,7 @@ class SandboxOfflinePlugin {
       huaweicloudPort: port('SANDBOX_HUAWEICLOUD_PORT', 4512),
       dynamoPort: port('SANDBOX_DYNAMODB_PORT', 4567),
       lockTable: this.serverless.service.provider.environment.LOCK_TABLE,
+      historyTable: this.serverless.service.provider.environment.HISTORY_TABLE,
     });
     seedDemo(this.sandbox);
     await this.routeEvents();
@@ -87,6 +88,25 @@ class SandboxOfflinePlugin {
         });
       }
     }
+    // The stack's own rules that send to the dead-letter queue (deploy/unrouted-requests.cjs): the
+    // message their input transformer makes goes to the sandbox's one queue.
+    const { transformInput } = await import('./input-transformer.ts');
+    for (const resource of Object.values(this.resources())) {
+      const { EventPattern, EventBusName, Name, Targets } = resource?.Properties ?? {};
+      if (resource?.Type !== 'AWS::Events::Rule' || !EventPattern) continue;
+      for (const target of Targets ?? []) {
+        if (target?.Arn?.['Fn::GetAtt']?.[0] !== 'FailedRequestsQueue' || !target.InputTransformer) continue;
+        rules.push({
+          bus: this.busNameOf(EventBusName),
+          pattern: EventPattern,
+          deliver: async (event) => {
+            const message = JSON.parse(transformInput(target.InputTransformer, event, { name: Name }));
+            deadLetters.push(message);
+            this.log.warning(`request ${event.id} taken by no handler (${Name}): in the dead-letter queue`);
+          },
+        });
+      }
+    }
     this.sandbox.aws.eventListeners.push((event, entry) => {
       const bus = entry?.EventBusName ? busName(entry.EventBusName) : undefined;
       for (const rule of rules) {
@@ -103,12 +123,17 @@ class SandboxOfflinePlugin {
     if (eventBus === undefined) return 'default';
     if (typeof eventBus === 'string') return busName(eventBus);
     const id = eventBus?.['Fn::GetAtt']?.[1] === 'Name' ? eventBus['Fn::GetAtt'][0] : eventBus?.Ref;
-    const resources = Object.assign(
+    const resources = this.resources();
+    const name = resources[id]?.Type === 'AWS::Events::EventBus' ? resources[id].Properties?.Name : undefined;
+    return typeof name === 'string' ? name : undefined;
+  }
+
+  /** The stack's resources (serverless.yml `resources`, its parts merged). */
+  resources() {
+    return Object.assign(
       {},
       ...[this.serverless.service.resources ?? []].flat().map((part) => part?.Resources ?? {}),
     );
-    const name = resources[id]?.Type === 'AWS::Events::EventBus' ? resources[id].Properties?.Name : undefined;
-    return typeof name === 'string' ? name : undefined;
   }
 
   // Let the sandbox's Secrets Manager invoke every function of the service as a secret's rotation

@@ -28,6 +28,8 @@ export interface SandboxOptions {
   huaweicloudPort?: number;
   dynamoPort?: number;
   lockTable?: string;
+  /** The rotation history's table (HISTORY_TABLE). */
+  historyTable?: string;
   ncloudChangingMs?: number;
   otcChangingMs?: number;
   huaweicloudChangingMs?: number;
@@ -208,9 +210,34 @@ const faultyProxy = (faults: FaultQueue, target: () => string) =>
 
 const FINGERPRINT_KEY_SECRET = 'cluster-password-reset-local-fingerprint-key';
 
+/** The stage's rotation history (lib/history.ts), as the stack declares it: by cluster, then time. */
+export const createHistoryTable = async (endpoint: string, tableName: string): Promise<void> => {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'eu-central-1',
+    credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
+  });
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  client.destroy();
+};
+
 export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbox> => {
   const host = options.host ?? '127.0.0.1';
   const lockTable = options.lockTable ?? 'cluster-password-reset-local-leases';
+  const historyTable = options.historyTable ?? 'cluster-password-reset-local-history';
   const ncloud = new NcloudCdssSimulator({ changingMs: options.ncloudChangingMs ?? 300 });
   // One CSS simulator answers for every region: OTC_CSS_ENDPOINT points all regions at it.
   const otc = new OtcCssSimulator({ changingMs: options.otcChangingMs ?? 300 });
@@ -245,6 +272,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
   };
   dynaliteUrl = await listen(dynaliteServer, 0, host);
   await createLockTable(urls.dynamodb, lockTable);
+  await createHistoryTable(urls.dynamodb, historyTable);
   // What the stack creates per deployment: the key that binds supplied passwords to idempotency keys.
   aws.createSecret({ Name: FINGERPRINT_KEY_SECRET, SecretString: randomBytes(32).toString('hex') });
 
@@ -263,6 +291,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
       OTC_CSS_ENDPOINT: `${urls.otc}/{region}`,
       HUAWEICLOUD_CSS_ENDPOINT: `${urls.huaweicloud}/{region}`,
       LOCK_TABLE: lockTable,
+      HISTORY_TABLE: historyTable,
       FINGERPRINT_KEY_SECRET,
     },
     ncloud,

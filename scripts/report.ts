@@ -1,20 +1,27 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
+  ListSecretVersionIdsCommand,
   paginateListSecrets,
   type SecretListEntry,
   SecretsManagerClient,
   type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager';
 import { readConfig } from '../lib/config.ts';
+import { clusterHistory, defaultHistoryTable, type HistoryEntry, stageHistory } from '../lib/history.ts';
 import { ACCOUNT_TAG, AWSCURRENT, AWSPENDING, MANAGED_BY } from '../lib/rotation/secret-store.ts';
 
 // `npm run report -- --stage prod`: which clusters were rotated when. Lists the secrets the project
 // keeps under a stage's prefix from Secrets Manager's metadata alone (ListSecrets: tags, dates,
-// rotation settings, staging labels); no secret value is ever read, so no password can be printed.
+// rotation settings, staging labels; ListSecretVersionIds: version dates), and the last successful
+// rotation of each from the stage's rotation history (lib/history.ts); no secret value is ever
+// read, so no password can be printed. `--history` lists every attempt instead: when, who, what,
+// the outcome and the error code.
 //   npm run report -- --stage prod [--prefix cluster-password-reset] [--region eu-central-1]
-//                     [--endpoint-url http://127.0.0.1:4566] [--json]
+//                     [--endpoint-url http://127.0.0.1:4566] [--history-table <name>] [--json]
+//   npm run report -- --stage prod --history [--cluster <provider>/<region>/<clusterId>] [--json]
 
 /** One managed secret: its cluster, when its password last changed, and its rotation state. */
 export interface ReportRow {
@@ -26,11 +33,13 @@ export interface ReportRow {
   /** The credentials account (the secret's `account` tag). */
   account: string | null;
   /**
-   * The later of Secrets Manager's LastRotatedDate and LastChangedDate (ISO 8601); null while the
-   * secret's first version, which holds no password, is still AWSCURRENT (never rotated).
+   * The last successful rotation (ISO 8601): from the rotation history, or, for a cluster it has no
+   * success of (rotated before the history existed), when the AWSCURRENT version was created. Never
+   * a failed attempt. Null while the secret's first version, which holds no password, is still
+   * AWSCURRENT (never rotated).
    */
   lastRotation: string | null;
-  lastRotationSource: 'LastRotatedDate' | 'LastChangedDate' | null;
+  lastRotationSource: 'history' | 'AWSCURRENT version' | null;
   /** Secrets Manager rotation is turned on (RotationEnabled). */
   rotationScheduled: boolean;
   /** The rotation rules' schedule, e.g. `rate(30 days)`, while rotation is on. */
@@ -47,12 +56,23 @@ export interface ReportOptions {
   secretPrefix?: string;
   /** ListSecrets' page size (1-100). */
   pageSize?: number;
+  /** The stage's rotation history; without it, last rotations come from Secrets Manager alone. */
+  history?: HistorySource;
+  /** Told why the history could not be read (then last rotations come from Secrets Manager alone). */
+  onHistoryUnavailable?: (reason: string) => void;
+}
+
+/** Where the rotation history is read. */
+export interface HistorySource {
+  client: DynamoDBClient;
+  table: string;
 }
 
 export const LAST_ROTATION_NOTE = [
-  "Last rotation: the later of Secrets Manager's LastRotatedDate and LastChangedDate (metadata only, no",
-  'secret value is read); LastChangedDate counts any change, a pending version or a tag included.',
-  "'never': the secret's first version, which holds no password, is still AWSCURRENT.",
+  'Last rotation: the last successful one, from the rotation history; for a cluster the history has no',
+  'success of, when its AWSCURRENT version was created (metadata only, no secret value is read). A failed',
+  "attempt never counts: see --history. 'never': the secret's first version, which holds no password, is",
+  'still AWSCURRENT.',
 ].join('\n');
 
 /** The prefix a report lists: `secretPrefix` as given, otherwise the stage's default, as the handlers read it. */
@@ -89,16 +109,6 @@ export const rowOf = (entry: SecretListEntry, secretPrefix: string): ReportRow |
   if (!name.startsWith(`${secretPrefix}/${provider}/`)) return undefined;
 
   const stages = Object.values(entry.SecretVersionsToStages ?? {});
-  // Every rotation the project finishes moves AWSCURRENT off the first version, which then (or a
-  // later one) carries AWSPREVIOUS; Secrets Manager's own rotation also sets LastRotatedDate.
-  const rotated = entry.LastRotatedDate !== undefined || stages.some((s) => s.includes('AWSPREVIOUS'));
-  const [changed, rotatedAt] = [entry.LastChangedDate, entry.LastRotatedDate];
-  const source =
-    !rotated || (changed === undefined && rotatedAt === undefined)
-      ? null
-      : rotatedAt !== undefined && (changed === undefined || rotatedAt >= changed)
-        ? 'LastRotatedDate'
-        : 'LastChangedDate';
   const scheduled = entry.RotationEnabled === true;
   return {
     secretName: name,
@@ -107,8 +117,9 @@ export const rowOf = (entry: SecretListEntry, secretPrefix: string): ReportRow |
     clusterId,
     projectId: tags['project-id'] || null,
     account: tags[ACCOUNT_TAG] || null,
-    lastRotation: source === null ? null : iso(source === 'LastRotatedDate' ? rotatedAt : changed),
-    lastRotationSource: source,
+    // Filled in by lastRotations: the history, else the AWSCURRENT version's date.
+    lastRotation: null,
+    lastRotationSource: null,
     rotationScheduled: scheduled,
     schedule: scheduled ? scheduleOf(entry) : null,
     nextRotation: scheduled ? iso(entry.NextRotationDate) : null,
@@ -116,9 +127,50 @@ export const rowOf = (entry: SecretListEntry, secretPrefix: string): ReportRow |
   };
 };
 
+/** Whether the project has finished a rotation of the secret, from its metadata. */
+const everRotated = (entry: SecretListEntry): boolean =>
+  // Every rotation the project finishes moves AWSCURRENT off the first version, which then (or a
+  // later one) carries AWSPREVIOUS; Secrets Manager's own rotation also sets LastRotatedDate.
+  entry.LastRotatedDate !== undefined ||
+  Object.values(entry.SecretVersionsToStages ?? {}).some((s) => s.includes('AWSPREVIOUS'));
+
+/** When the secret's AWSCURRENT version was created: the start of its last successful rotation. */
+const currentVersionDate = async (
+  client: SecretsManagerClient,
+  secretName: string,
+): Promise<string | null> => {
+  let NextToken: string | undefined;
+  do {
+    const page = await client.send(new ListSecretVersionIdsCommand({ SecretId: secretName, NextToken }));
+    const current = page.Versions?.find((version) => version.VersionStages?.includes(AWSCURRENT));
+    if (current) return iso(current.CreatedDate);
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return null;
+};
+
+const clusterOf = (entry: { provider: string; region: string; clusterId: string }) =>
+  `${entry.provider}/${entry.region}/${entry.clusterId}`;
+
+/** The last success of each cluster in the history. */
+const lastSuccesses = (entries: HistoryEntry[]): Map<string, string> => {
+  const last = new Map<string, string>();
+  for (const entry of entries) {
+    const key = clusterOf(entry);
+    if (entry.outcome === 'succeeded' && entry.at > (last.get(key) ?? '')) last.set(key, entry.at);
+  }
+  return last;
+};
+
+/** The table is not there: a stage deployed before the history existed, or another table name. */
+const isMissingTable = (error: unknown) =>
+  error instanceof Error && error.name === 'ResourceNotFoundException';
+
 /**
  * The report's rows: every secret under the prefix that carries the project's `managed-by` tag,
- * by provider, region and cluster. Only ListSecrets is called (every page of it).
+ * by provider, region and cluster, with its last successful rotation. Calls ListSecrets (every page
+ * of it), one Scan of the history table, and ListSecretVersionIds for a rotated secret the history
+ * has no success of.
  */
 export const managedSecretsReport = async (
   client: SecretsManagerClient,
@@ -136,10 +188,35 @@ export const managedSecretsReport = async (
       ],
     },
   );
+  const rotated = new Set<string>();
   for await (const page of pages) {
     for (const entry of page.SecretList ?? []) {
       const row = rowOf(entry, secretPrefix);
       if (row) rows.push(row);
+      if (row && everRotated(entry)) rotated.add(row.secretName);
+    }
+  }
+  let successes = new Map<string, string>();
+  if (options.history && rows.length > 0) {
+    try {
+      successes = lastSuccesses(await stageHistory(options.history.client, options.history.table));
+    } catch (error) {
+      const name = error instanceof Error ? error.name : 'Error';
+      options.onHistoryUnavailable?.(
+        isMissingTable(error)
+          ? `no rotation history table ${options.history.table}`
+          : `the rotation history ${options.history.table} could not be read (${name})`,
+      );
+    }
+  }
+  for (const row of rows) {
+    const fromHistory = successes.get(clusterOf(row));
+    if (fromHistory) {
+      row.lastRotation = fromHistory;
+      row.lastRotationSource = 'history';
+    } else if (rotated.has(row.secretName)) {
+      row.lastRotation = await currentVersionDate(client, row.secretName);
+      row.lastRotationSource = row.lastRotation === null ? null : 'AWSCURRENT version';
     }
   }
   const key = (row: ReportRow) => [row.provider, row.region, row.clusterId, row.secretName];
@@ -210,13 +287,67 @@ export const hintFor = (error: unknown, endpoint: string | undefined): string =>
   return `Secrets Manager's ListSecrets failed: ${name}: ${message}`;
 };
 
-const USAGE =
-  'usage: npm run report -- [--stage <stage>] [--prefix <secret prefix>] [--region <region>] [--endpoint-url <url>] [--json]';
+/** A cluster's attempts, oldest first, as a text table. */
+export const formatHistory = (entries: HistoryEntry[]): string => {
+  const header = ['AT', 'PROVIDER', 'REGION', 'CLUSTER', 'OUTCOME', 'ERROR', 'CALLER'];
+  const lines = entries.map((entry) => [
+    shortTime(entry.at),
+    entry.provider,
+    entry.region,
+    entry.clusterId,
+    entry.outcome,
+    entry.errorCode ?? '-',
+    entry.caller ?? '-',
+  ]);
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...lines.map((line) => line[i]?.length ?? 0)),
+  );
+  const render = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [render(header), ...lines.map(render)].join('\n');
+};
+
+/** `--cluster provider/region/clusterId`, or undefined when it is not of that form. */
+export const parseCluster = (
+  value: string,
+): { provider: string; region: string; clusterId: string } | undefined => {
+  const [provider, region, clusterId, ...rest] = value.split('/');
+  if (!provider || !region || !clusterId || rest.length > 0) return undefined;
+  return { provider, region, clusterId };
+};
+
+const USAGE = [
+  'usage: npm run report -- [--stage <stage>] [--prefix <secret prefix>] [--region <region>] [--endpoint-url <url>]',
+  '                         [--history-table <table>] [--dynamodb-endpoint-url <url>] [--json]',
+  '       npm run report -- --history [--cluster <provider>/<region>/<clusterId>] [--stage <stage>] [--json] …',
+].join('\n');
+
+const LOCAL_DYNAMODB = (env: NodeJS.ProcessEnv) => `http://127.0.0.1:${env.SANDBOX_DYNAMODB_PORT ?? 4567}`;
+
+/** A client's endpoint, region and, for a local simulator, stand-in credentials. */
+const clientConfig = (
+  endpoint: string | undefined,
+  region: string | undefined,
+  env: NodeJS.ProcessEnv,
+): SecretsManagerClientConfig & DynamoDBClientConfig => {
+  const config: SecretsManagerClientConfig & DynamoDBClientConfig = {};
+  if (endpoint) config.endpoint = endpoint;
+  if (region) config.region = region;
+  if (endpoint && isLoopback(endpoint)) {
+    // A local simulator: it checks no signature, but the SDK must sign with something.
+    config.region ??= env.AWS_REGION ?? 'eu-central-1';
+    if (!env.AWS_ACCESS_KEY_ID) config.credentials = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
+  }
+  return config;
+};
 
 /**
- * The CLI: parses the arguments, makes the client (the default credential chain and region; the
- * sandbox of `npm start` for stage `local` when no endpoint is given), prints the report.
- * Answers the exit code.
+ * The CLI: parses the arguments, makes the clients (the default credential chain and region; the
+ * sandbox of `npm start` for stage `local` when no endpoint is given), prints the report, or with
+ * `--history` every attempt. Answers the exit code.
  */
 export const runReport = async (
   argv: string[],
@@ -228,6 +359,10 @@ export const runReport = async (
     prefix?: string;
     region?: string;
     'endpoint-url'?: string;
+    'history-table'?: string;
+    'dynamodb-endpoint-url'?: string;
+    history?: boolean;
+    cluster?: string;
     json?: boolean;
     help?: boolean;
   };
@@ -239,6 +374,10 @@ export const runReport = async (
         prefix: { type: 'string' },
         region: { type: 'string' },
         'endpoint-url': { type: 'string' },
+        'history-table': { type: 'string' },
+        'dynamodb-endpoint-url': { type: 'string' },
+        history: { type: 'boolean' },
+        cluster: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -251,27 +390,66 @@ export const runReport = async (
     io.out(USAGE);
     return 0;
   }
+  const cluster = args.cluster === undefined ? undefined : parseCluster(args.cluster);
+  if (args.cluster !== undefined && (!cluster || !args.history)) {
+    io.err(
+      `${cluster ? '--cluster goes with --history' : '--cluster must be <provider>/<region>/<clusterId>'}\n${USAGE}`,
+    );
+    return 2;
+  }
   const stage = args.stage ?? env.STAGE ?? 'dev';
   const secretPrefix = reportPrefix({ stage, ...(args.prefix ? { secretPrefix: args.prefix } : {}) });
+  const historyTable = args['history-table'] ?? defaultHistoryTable(stage);
   let endpoint = args['endpoint-url'] ?? env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL;
-  if (!endpoint && stage === 'local') {
+  let dynamoEndpoint = args['dynamodb-endpoint-url'] ?? env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
+  if (stage === 'local' && !args.history && !endpoint) {
     endpoint = LOCAL_SANDBOX(env);
     io.err(
       `stage local: reading the sandbox's Secrets Manager at ${endpoint} (\`npm start\`); ` +
         'pass --endpoint-url or set AWS_ENDPOINT_URL_SECRETS_MANAGER for another.',
     );
   }
-  const config: SecretsManagerClientConfig = {};
-  if (endpoint) config.endpoint = endpoint;
-  if (args.region) config.region = args.region;
-  if (endpoint && isLoopback(endpoint)) {
-    // A local simulator: it checks no signature, but the SDK must sign with something.
-    config.region ??= env.AWS_REGION ?? 'eu-central-1';
-    if (!env.AWS_ACCESS_KEY_ID) config.credentials = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
+  if (stage === 'local' && !dynamoEndpoint) {
+    dynamoEndpoint = LOCAL_DYNAMODB(env);
+    io.err(
+      `stage local: reading the sandbox's rotation history at ${dynamoEndpoint} (\`npm start\`); ` +
+        'pass --dynamodb-endpoint-url or set AWS_ENDPOINT_URL_DYNAMODB for another.',
+    );
   }
-  const client = new SecretsManagerClient(config);
+  const client = new SecretsManagerClient(clientConfig(endpoint, args.region, env));
+  const dynamo = new DynamoDBClient(clientConfig(dynamoEndpoint, args.region, env));
   try {
-    const rows = await managedSecretsReport(client, { secretPrefix });
+    if (args.history) {
+      let entries: HistoryEntry[];
+      try {
+        entries = cluster
+          ? await clusterHistory(dynamo, historyTable, cluster)
+          : await stageHistory(dynamo, historyTable);
+      } catch (error) {
+        if (!isMissingTable(error)) throw error;
+        io.err(
+          `report: no rotation history table ${historyTable}: pass --history-table for a stage that names its own`,
+        );
+        return 1;
+      }
+      if (args.json) io.out(JSON.stringify(entries, null, 2));
+      const what = cluster ? clusterOf(cluster) : `stage ${stage}`;
+      if (entries.length === 0) {
+        (args.json ? io.err : io.out)(`No rotation attempts of ${what} in ${historyTable}.`);
+      } else if (!args.json) {
+        io.out(`Rotation attempts of ${what} in ${historyTable}, oldest first:\n`);
+        io.out(formatHistory(entries));
+      }
+      return 0;
+    }
+    const rows = await managedSecretsReport(client, {
+      secretPrefix,
+      history: { client: dynamo, table: historyTable },
+      onHistoryUnavailable: (reason) =>
+        io.err(
+          `report: ${reason}; last rotations are the AWSCURRENT versions' dates (--history-table names another)`,
+        ),
+    });
     const region = await client.config.region();
     if (args.json) io.out(JSON.stringify(rows, null, 2));
     if (rows.length === 0) {
@@ -287,10 +465,12 @@ export const runReport = async (
     }
     return 0;
   } catch (error) {
-    io.err(`report: ${hintFor(error, endpoint)}`);
+    const what = args.history ? 'the rotation history: ' : '';
+    io.err(`report: ${what}${hintFor(error, args.history ? dynamoEndpoint : endpoint)}`);
     return 1;
   } finally {
     client.destroy();
+    dynamo.destroy();
   }
 };
 

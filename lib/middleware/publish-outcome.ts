@@ -1,4 +1,5 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { RotationHistory } from '../history.ts';
 import { logger } from '../logger.ts';
 import type { NormalizedResult } from '../result.ts';
 import type { ResetInternal, ResetMiddleware } from './invocation.ts';
@@ -26,11 +27,14 @@ export type OutcomeDetail = NormalizedResult & { caller?: string };
 export interface PublishOutcomeOptions {
   client: EventBridgeClient;
   eventBusName: string;
+  /** The stage's rotation history (lib/history.ts): each attempt is also kept there. */
+  history?: RotationHistory;
 }
 
 /**
  * Puts "Cluster Password Reset Succeeded/Failed" on the bus after every real attempt, with the
- * normalized result (which never holds a password) and the caller as detail. Dry runs, requests
+ * normalized result (which never holds a password) and the caller as detail, and keeps the attempt
+ * in the stage's rotation history when it has one. Dry runs, requests
  * refused by validation, ROTATION_IN_PROGRESS refusals and replays from a key's record are not
  * attempts. A failure to publish is logged and changes nothing: the password was reset (or not)
  * either way.
@@ -38,6 +42,9 @@ export interface PublishOutcomeOptions {
 export const publishOutcome = (options: PublishOutcomeOptions): ResetMiddleware => {
   const publish = async (result: NormalizedResult, caller: string | undefined): Promise<void> => {
     const detail: OutcomeDetail = caller === undefined ? result : { ...result, caller };
+    await Promise.all([putEvent(detail, result), options.history?.record(detail)]);
+  };
+  const putEvent = async (detail: OutcomeDetail, result: NormalizedResult): Promise<void> => {
     try {
       const answer = await options.client.send(
         new PutEventsCommand({

@@ -20,7 +20,20 @@ export interface PasswordPolicy {
   forbiddenValues?: ReadonlyArray<string>;
   /** Length of generated passwords. */
   generatedLength: number;
+  /**
+   * Characters that generated passwords leave out (the stage's PASSWORD_EXCLUDE_CHARACTERS), set
+   * with `excludingCharacters`. A supplied password is checked against the rule alone.
+   */
+  excludeFromGenerated?: string;
 }
+
+/**
+ * What generated passwords leave out unless the stage says otherwise: AWS's rotation templates'
+ * EXCLUDE_CHARACTERS default. Each breaks a common consumer when unquoted: `/` and `@` a URL's
+ * user-info (`user:password@host/`), `"` `'` `\` a shell, a JAAS or a JSON string. Every provider's
+ * rule keeps enough specials without them (checked at package time and at start).
+ */
+export const DEFAULT_EXCLUDE_CHARACTERS = '/@"\'\\';
 
 export const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 export const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -68,15 +81,54 @@ const describeClass = (cls: CharacterClass): string =>
 
 const pick = (chars: string): string => chars[randomInt(chars.length)] as string;
 
-/** A password drawn from the CSPRNG that uses every class of the policy. */
+/** The policy's classes as generation may draw from them: without the excluded characters, none empty. */
+const generationClasses = (policy: PasswordPolicy, exclude: string): CharacterClass[] => {
+  const excluded = new Set(exclude);
+  return policy.classes
+    .map((cls) => ({ name: cls.name, chars: [...cls.chars].filter((char) => !excluded.has(char)).join('') }))
+    .filter((cls) => cls.chars.length > 0);
+};
+
+/**
+ * Why no password can be generated under the policy without `exclude`'s characters, as a sentence
+ * that names the classes left; undefined when passwords can be.
+ */
+export const exclusionProblem = (policy: PasswordPolicy, exclude: string): string | undefined => {
+  const left = generationClasses(policy, exclude);
+  if (left.length >= policy.minClasses) return undefined;
+  const emptied = policy.classes.filter((cls) => !left.some((kept) => kept.name === cls.name));
+  return (
+    `excluding them leaves no ${emptied.map((cls) => cls.name).join(', no ')}: ` +
+    `${left.length} character class${left.length === 1 ? '' : 'es'} where the rule needs ${policy.minClasses}`
+  );
+};
+
+/**
+ * The policy, with generated passwords leaving out `exclude`'s characters. Throws `subject: why`
+ * when that makes the policy impossible to satisfy, so that a bad setting stops the function at start.
+ */
+export const excludingCharacters = (
+  policy: PasswordPolicy,
+  exclude: string,
+  subject: string,
+): PasswordPolicy => {
+  const problem = exclusionProblem(policy, exclude);
+  if (problem) throw new Error(`${subject}: ${problem}`);
+  return exclude === '' ? policy : { ...policy, excludeFromGenerated: exclude };
+};
+
+/** A password drawn from the CSPRNG that uses every class of the policy (less its excluded characters). */
 export const generatePassword = (policy: PasswordPolicy): string => {
   const length = policy.generatedLength;
   if (length < policy.classes.length || length < policy.minLength || length > policy.maxLength) {
     throw new Error('generatedLength does not fit the policy');
   }
-  const all = policy.classes.map((cls) => cls.chars).join('');
-  // One character from each class guarantees minClasses; the rest is uniform over all classes.
-  const chars = policy.classes.map((cls) => pick(cls.chars));
+  const classes = generationClasses(policy, policy.excludeFromGenerated ?? '');
+  if (classes.length < policy.minClasses) throw new Error('the excluded characters leave too few classes');
+  const all = classes.map((cls) => cls.chars).join('');
+  // One character from each class left guarantees minClasses (there are at least that many); the
+  // rest is uniform over all of them.
+  const chars = classes.map((cls) => pick(cls.chars));
   while (chars.length < length) chars.push(pick(all));
   for (let i = chars.length - 1; i > 0; i--) {
     const j = randomInt(i + 1);

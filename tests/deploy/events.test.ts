@@ -4,8 +4,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchesPattern } from '../../sandbox/event-pattern.ts';
+import { transformInput } from '../../sandbox/input-transformer.ts';
 
 // The request bus, its policy, the request rules, the fleet state machine and its role, as
 // `serverless package --stage ci` writes them, with two request senders given as a parameter.
@@ -63,11 +65,21 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 
-/** The request rules: those on the request bus, by the provider of the function they target. */
-const requestRules = () =>
+/** Every rule of the request bus: the handlers' and the catch-all rules. */
+const busRules = () =>
   ofType('AWS::Events::Rule').filter(([, r]) =>
     JSON.stringify(r.Properties.EventBusName ?? '').includes('RequestBus'),
   );
+
+/** The request rules: those on the request bus that invoke a handler. */
+const requestRules = () =>
+  busRules().filter(([, r]) =>
+    Object.values(FUNCTIONS).includes(r.Properties.Targets[0].Arn['Fn::GetAtt'][0]),
+  );
+
+/** The catch-all rules: those on the request bus that send to the dead-letter queue. */
+const catchAllRules = () =>
+  busRules().filter(([, r]) => r.Properties.Targets[0].Arn['Fn::GetAtt'][0] === 'FailedRequestsQueue');
 
 const requestEvent = (detail: Record<string, unknown>) => ({
   version: '0',
@@ -191,11 +203,12 @@ describe('the request rules', () => {
   it('has no request rule on any other bus', () => {
     const rules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern);
     expect(rules.map(([id]) => id).sort()).toEqual(
-      requestRules()
+      busRules()
         .map(([id]) => id)
         .sort(),
     );
     expect(requestRules()).toHaveLength(3);
+    expect(catchAllRules()).toHaveLength(2);
   });
 
   /** The functions whose request rule matches the event, as EventBridge would route it. */
@@ -258,6 +271,192 @@ describe('the request rules', () => {
       false,
     );
     expect(matchesPattern({ detail: { password: [{ exists: 'no' }] } }, { detail: {} })).toBe(false);
+  });
+
+  it('matches anything-but and $or as EventBridge does: anything-but needs a value', () => {
+    const but = { detail: { provider: [{ 'anything-but': ['a', 'b'] }] } };
+    expect(matchesPattern(but, { detail: { provider: 'c' } })).toBe(true);
+    expect(matchesPattern(but, { detail: { provider: 'a' } })).toBe(false);
+    expect(matchesPattern(but, { detail: {} })).toBe(false);
+    expect(matchesPattern(but, { detail: { provider: ['a', 'c'] } })).toBe(true);
+    expect(
+      matchesPattern({ detail: { provider: [{ 'anything-but': 'a' }] } }, { detail: { provider: 'b' } }),
+    ).toBe(true);
+    const either = { $or: [{ source: ['x'] }, { detail: { provider: [{ exists: false }] } }] };
+    expect(matchesPattern(either, { source: 'x', detail: { provider: 'a' } })).toBe(true);
+    expect(matchesPattern(either, { source: 'y', detail: {} })).toBe(true);
+    expect(matchesPattern(either, { source: 'y', detail: { provider: 'a' } })).toBe(false);
+  });
+});
+
+describe('the catch-all rules of the request bus', () => {
+  const KNOWN = Object.keys(FUNCTIONS);
+  const QUEUE_ARN = { 'Fn::GetAtt': ['FailedRequestsQueue', 'Arn'] };
+  /** The bus's rules whose pattern matches the event, by logical id. */
+  const matching = (event: unknown) =>
+    busRules()
+      .filter(([, r]) => matchesPattern(r.Properties.EventPattern, event))
+      .map(([id]) => id);
+  const rule = (id: string) => resources[id] as Resource;
+  /** The handlers whose rule matches the event. */
+  const routed = (event: unknown) =>
+    requestRules()
+      .filter(([, r]) => matchesPattern(r.Properties.EventPattern, event))
+      .map(([, r]) => r.Properties.Targets[0].Arn['Fn::GetAtt'][0]);
+
+  it("are generated from the providers' list: it names the registry's providers, no more and no fewer", async () => {
+    const { PROVIDERS } = await import('../../lib/providers/registry.ts');
+    expect(PROVIDERS.map((p) => p.id).sort()).toEqual([...KNOWN].sort());
+    const pattern = rule('UnroutedRequestsUnknownProviderRule').Properties.EventPattern;
+    expect(pattern.$or[0].detail.provider).toEqual([{ 'anything-but': KNOWN }]);
+    expect(pattern.$or[1].detail.provider).toEqual([{ exists: false }]);
+    expect(rule('UnroutedRequestsPasswordRule').Properties.EventPattern.detail).toEqual({
+      provider: KNOWN,
+      password: [{ exists: true }],
+    });
+  });
+
+  it.each([
+    ['a typo', 'otc-cs'],
+    ['another case', 'OTC-CSS'],
+    ['a provider this project does not have', 'aws-rds'],
+    ['an empty string', ''],
+    ['a number', 42],
+    ['null', null],
+  ])('send a request whose provider is %s to the dead-letter queue, and no handler', (_kind, provider) => {
+    const event = requestEvent({
+      provider,
+      region: 'eu-de',
+      clusterId: '4f3deec3-efa8-4598-bf91-560aad1377a3',
+    });
+    expect(routed(event)).toEqual([]);
+    expect(matching(event)).toEqual(['UnroutedRequestsUnknownProviderRule']);
+  });
+
+  it('send a request without a provider, or whose provider is an object, to the dead-letter queue', () => {
+    for (const detail of [
+      { region: 'eu-de', clusterId: '1' },
+      { provider: { id: 'otc-css' }, clusterId: '1' },
+    ]) {
+      expect(matching(requestEvent(detail))).toEqual(['UnroutedRequestsUnknownProviderRule']);
+    }
+  });
+
+  it('send a request that carries a password to the dead-letter queue, and no handler', () => {
+    for (const provider of KNOWN) {
+      const event = requestEvent({ provider, region: 'eu-de', clusterId: '1', password: 'Plain-text1!' });
+      expect(matching(event)).toEqual(['UnroutedRequestsPasswordRule']);
+    }
+  });
+
+  it('leave every request a handler takes to that handler alone', () => {
+    for (const provider of KNOWN) {
+      expect(matching(requestEvent({ provider, region: 'eu-de', clusterId: '1' }))).toHaveLength(1);
+      expect(catchAllRules().some(([id]) => matching(requestEvent({ provider })).includes(id))).toBe(false);
+    }
+  });
+
+  it("with the handlers' rules, take every request event exactly once (no request lost, none twice)", () => {
+    const provider = fc.oneof(
+      fc.constantFrom(...KNOWN),
+      fc.string(),
+      fc.constantFrom(...KNOWN).map((p) => p.toUpperCase()),
+      fc.constantFrom(...KNOWN).map((p) => `${p} `),
+      fc.constant(null),
+      fc.integer(),
+    );
+    const detail = fc.record(
+      {
+        provider,
+        region: fc.string(),
+        clusterId: fc.string(),
+        password: fc.oneof(fc.string(), fc.constant(null)),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(detail, (d) => {
+        expect(matching(requestEvent(d))).toHaveLength(1);
+      }),
+    );
+    // Other events of the bus are no requests: no rule of the bus takes them.
+    expect(matching({ ...requestEvent({ provider: 'otc-cs' }), 'detail-type': 'Something Else' })).toEqual(
+      [],
+    );
+    expect(matching({ ...requestEvent({ provider: 'otc-cs' }), source: 'someone-else' })).toEqual([]);
+  });
+
+  it.each([
+    [
+      'UnroutedRequestsUnknownProviderRule',
+      'cluster-password-reset-ci-unknown-provider',
+      'detail.provider is not one of',
+    ],
+    ['UnroutedRequestsPasswordRule', 'cluster-password-reset-ci-password-in-request', 'carries a password'],
+  ])("%s: a message with the reason and the request's target, never its password", (id, name, reason) => {
+    const { Properties } = rule(id);
+    expect(Properties.Name).toBe(name);
+    expect(Properties.EventBusName).toEqual({ 'Fn::GetAtt': ['RequestBus', 'Name'] });
+    expect(Properties.Targets).toHaveLength(1);
+    const [target] = Properties.Targets;
+    expect(target.Arn).toEqual(QUEUE_ARN);
+    const { InputPathsMap, InputTemplate } = target.InputTransformer;
+    expect(Object.values(InputPathsMap).sort()).toEqual(
+      ['$.id', '$.time', '$.account', '$.detail.provider', '$.detail.region', '$.detail.clusterId'].sort(),
+    );
+    // What EventBridge sends: each <variable> replaced by the value at its path.
+    const event = requestEvent({
+      provider: 'otc-cs',
+      region: 'eu-de',
+      clusterId: 'c-1',
+      password: 'Plain-text1!',
+    });
+    const message = JSON.parse(transformInput({ InputPathsMap, InputTemplate }, event, { name }));
+    expect(message).toEqual({
+      reason: expect.stringContaining(reason),
+      rule: name,
+      eventId: 'e1',
+      time: '2026-11-23T10:00:00Z',
+      senderAccount: '123456789012',
+      provider: 'otc-cs',
+      region: 'eu-de',
+      clusterId: 'c-1',
+    });
+    expect(JSON.stringify(message)).not.toContain('Plain-text1!');
+  });
+
+  it('may send to the queue, as EventBridge, for these two rules alone, and use its key for them alone', () => {
+    const statements = resources.FailedRequestsQueuePolicy?.Properties.PolicyDocument.Statement as any[];
+    const fromEvents = statements.filter((st) =>
+      JSON.stringify(st.Principal).includes('events.amazonaws.com'),
+    );
+    expect(fromEvents).toEqual([
+      {
+        Sid: 'UnroutedRequests',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: QUEUE_ARN,
+        Condition: {
+          ArnEquals: {
+            'aws:SourceArn': [
+              { 'Fn::GetAtt': ['UnroutedRequestsUnknownProviderRule', 'Arn'] },
+              { 'Fn::GetAtt': ['UnroutedRequestsPasswordRule', 'Arn'] },
+            ],
+          },
+        },
+      },
+    ]);
+    // The queue's key (the stack's own, without secretsKmsKeyArn) names the same rules by their ARNs.
+    const key = resources.FailedRequestsKey?.Properties.KeyPolicy.Statement as any[];
+    const forEvents = key.filter((st) => JSON.stringify(st.Principal).includes('events.amazonaws.com'));
+    expect(forEvents).toHaveLength(1);
+    expect(forEvents[0].Action).toEqual(['kms:GenerateDataKey', 'kms:Decrypt']);
+    expect(forEvents[0].Condition.ArnEquals['aws:SourceArn']).toEqual(
+      catchAllRules().map(([, r]) => ({
+        'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${BUS}/${r.Properties.Name}`,
+      })),
+    );
   });
 });
 

@@ -249,13 +249,19 @@ describe('Lambda', () => {
 });
 
 describe('data', () => {
-  it('protects the lease table from deletion and replacement', () => {
-    const [, table] = only(base, 'AWS::DynamoDB::Table');
-    expect(table).toMatchObject({
-      DeletionPolicy: 'Retain',
-      UpdateReplacePolicy: 'Retain',
-      Properties: { DeletionProtectionEnabled: true },
-    });
+  it('protects the lease table and the rotation history from deletion and replacement', () => {
+    const tables = ofType(base, 'AWS::DynamoDB::Table');
+    expect(tables.map(([id]) => id).sort()).toEqual(['HistoryTable', 'LeaseTable']);
+    for (const [, table] of tables) {
+      expect(table).toMatchObject({
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+        Properties: {
+          DeletionProtectionEnabled: true,
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        },
+      });
+    }
   });
 
   it('encrypts the dead-letter queue with a rotating key the stack creates, administered by the account', () => {
@@ -270,6 +276,13 @@ describe('data', () => {
         Effect: 'Allow',
         Principal: { AWS: sub('iam::${AWS::AccountId}:root') },
         Action: 'kms:*',
+      }),
+      // The request bus's catch-all rules (tests/deploy/events.test.ts), by their ARNs alone.
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Condition: { ArnEquals: { 'aws:SourceArn': expect.any(Array) } },
       }),
     ]);
   });
@@ -293,6 +306,8 @@ describe('data', () => {
           Resource: { 'Fn::GetAtt': ['FailedRequestsQueue', 'Arn'] },
           Condition: { Bool: { 'aws:SecureTransport': 'false' } },
         },
+        // The request bus's catch-all rules may send (tests/deploy/events.test.ts).
+        expect.objectContaining({ Sid: 'UnroutedRequests', Principal: { Service: 'events.amazonaws.com' } }),
       ]);
     }
   });

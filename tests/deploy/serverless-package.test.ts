@@ -154,7 +154,7 @@ describe('the packaged CloudFormation template', () => {
     ['OtcCssResetRole', 'otc', 'otc-css', 'otcCssResetAdminPassword'],
     ['HuaweicloudCssResetRole', 'huaweicloud', 'huaweicloud-css', 'huaweicloudCssResetAdminPassword'],
   ])(
-    "%s grants its provider's prefixes, the lease table, the bus and the queue, and nothing else",
+    "%s grants its provider's prefixes, the lease table, the history, the bus and the queue, and nothing else",
     (roleId, folder, provider, fn) => {
       const statements = roleStatements(roleId);
       const actions = statements.flatMap((s) => [s.Action].flat()).sort();
@@ -181,6 +181,8 @@ describe('the packaged CloudFormation template', () => {
           'dynamodb:PutItem',
           'dynamodb:UpdateItem',
           'dynamodb:DeleteItem',
+          // The rotation history: adding its provider's entries, nothing else.
+          'dynamodb:PutItem',
           'events:PutEvents',
           'sqs:SendMessage',
         ].sort(),
@@ -205,6 +207,15 @@ describe('the packaged CloudFormation template', () => {
         statements.find((s) => [s.Action].flat().includes('secretsmanager:PutSecretValue')),
       );
       expect(resourcesOf('dynamodb:PutItem')).toEqual([{ 'Fn::GetAtt': ['LeaseTable', 'Arn'] }]);
+      const history = statements.filter((s) => JSON.stringify(s.Resource).includes('HistoryTable'));
+      expect(history).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'dynamodb:PutItem',
+          Resource: [{ 'Fn::GetAtt': ['HistoryTable', 'Arn'] }],
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`cluster#${provider}#*`] } },
+        },
+      ]);
       // Secrets: the provider's subtree for the rotation, and the fingerprint key read only.
       expect(
         statements

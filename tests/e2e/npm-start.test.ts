@@ -1,6 +1,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEMO } from '../../sandbox/demo.ts';
@@ -325,4 +327,112 @@ it("runs the README's fault example as written: 503, password kept pending, the 
     ok: false,
     error: { code: 'ROTATION_IN_PROGRESS' },
   });
+}, 60_000);
+
+it('puts a request whose provider no rule knows in the dead-letter queue, with the reason', async () => {
+  const aws = `http://127.0.0.1:${ports.aws}`;
+  const response = await fetch(`${aws}/`, {
+    method: 'POST',
+    headers: { 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' },
+    body: JSON.stringify({
+      Entries: [
+        {
+          Source: 'cluster-password-reset',
+          DetailType: 'Cluster Password Reset Requested',
+          EventBusName: 'cluster-password-reset-local-requests',
+          Detail: JSON.stringify({ provider: 'otc-cs', region: 'eu-de', clusterId: DEMO.otc.clusterId }),
+        },
+      ],
+    }),
+  });
+  const answer = JSON.parse(await response.text());
+  const [eventId] = answer.Entries.map((e: { EventId: string }) => e.EventId);
+  let message: Record<string, unknown> | undefined;
+  const deadline = Date.now() + 10_000;
+  while (!message && Date.now() < deadline) {
+    const all = (await sh(`curl -s ${aws}/_sandbox/dead-letters`)) as Array<Record<string, unknown>>;
+    message = all.find((record) => record.eventId === eventId);
+    if (!message) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(message).toEqual({
+    reason:
+      'detail.provider is not one of ncloud-cdss, otc-css, huaweicloud-css: no handler takes this request',
+    rule: 'cluster-password-reset-local-unknown-provider',
+    eventId,
+    time: expect.any(String),
+    senderAccount: '000000000000',
+    provider: 'otc-cs',
+    region: 'eu-de',
+    clusterId: DEMO.otc.clusterId,
+  });
+  expect(logs).toContain(
+    `request ${eventId} taken by no handler (cluster-password-reset-local-unknown-provider)`,
+  );
+}, 30_000);
+
+it('keeps answering while `serverless package` (what `npm run deploy` packages with) runs in the same checkout', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sls-beside-start-'));
+  try {
+    const env: Record<string, string | undefined> = { ...process.env, SLS_TELEMETRY_DISABLED: '1' };
+    // The default work folder, as `npm run package` and `npm run deploy` use it.
+    delete env.ESBUILD_WORK_FOLDER;
+    await exec(
+      'npx',
+      ['serverless', 'package', '--stage', 'ci', '--region', 'eu-central-1', '--package', dir],
+      {
+        env: { ...env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' } as NodeJS.ProcessEnv,
+        timeout: 120_000,
+      },
+    );
+    expect((await readdir(dir)).some((file) => file.endsWith('.zip'))).toBe(true);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  // The package deleted its work folder when it was done; npm start's bundles are still there.
+  expect((await stat('.esbuild-offline')).isDirectory()).toBe(true);
+  const answer = await fetch(
+    `http://127.0.0.1:${ports.http}/local/otc/css/${DEMO.otc.region}/clusters/${DEMO.otc.clusterId}/admin-password`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'Idempotency-Key': 'after-package' },
+      body: '{"dryRun": true}',
+    },
+  );
+  const text = await answer.text();
+  recordText(text);
+  expect(answer.status).toBe(200);
+  expect(JSON.parse(text)).toMatchObject({ ok: true, provider: 'otc-css', dryRun: true });
+}, 150_000);
+
+it("lists the sandbox's rotation attempts with `npm run report -- --stage local --history`", async () => {
+  const { stdout, stderr } = await exec(
+    'npm',
+    ['run', '--silent', 'report', '--', '--stage', 'local', '--history', '--json'],
+    {
+      env: {
+        ...process.env,
+        SANDBOX_AWS_PORT: String(ports.aws),
+        SANDBOX_DYNAMODB_PORT: String(ports.dynamodb),
+        AWS_ENDPOINT_URL_DYNAMODB: '',
+        AWS_ENDPOINT_URL: '',
+      },
+    },
+  );
+  recordText(stdout + stderr);
+  expect(stderr).toContain(`reading the sandbox's rotation history at http://127.0.0.1:${ports.dynamodb}`);
+  const entries = JSON.parse(stdout) as Array<Record<string, string | null>>;
+  const of = (clusterId: string) => entries.filter((entry) => entry.clusterId === clusterId);
+  // The README's resets, each a success asked for over HTTP by the offline API's caller.
+  for (const cluster of [DEMO.ncloud.clusterId, DEMO.otc.clusterId]) {
+    expect(of(cluster).some((entry) => entry.outcome === 'succeeded')).toBe(true);
+  }
+  // The README's fault example: a failed attempt with its error code, then the same key's success.
+  expect(of(DEMO.huaweicloud.clusterId).map((entry) => [entry.outcome, entry.errorCode])).toEqual(
+    expect.arrayContaining([
+      ['failed', 'PROVIDER_UNAVAILABLE'],
+      ['succeeded', null],
+    ]),
+  );
+  // Secrets Manager's own rotation of the OTC secret, with its caller.
+  expect(of(DEMO.otc.clusterId).map((entry) => entry.caller)).toContain('secretsmanager.amazonaws.com');
 }, 60_000);

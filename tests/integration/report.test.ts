@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecretCommand,
   InvalidNextTokenException,
@@ -9,22 +10,33 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { clusterHistory, type HistoryEntry, historyKey } from '../../lib/history.ts';
 import { lambdaFunctionArn } from '../../sandbox/aws.ts';
-import { formatTable, managedSecretsReport, type ReportRow } from '../../scripts/report.ts';
+import {
+  formatTable,
+  managedSecretsReport,
+  type ReportOptions,
+  type ReportRow,
+} from '../../scripts/report.ts';
 import { lambdaContext } from '../support/events.ts';
 import { recordText } from '../support/leak-scan.ts';
 import { STAGE } from './harness.ts';
 import { invokeInMode, useSuite } from './suite.ts';
 
-// `npm run report`: the managed secrets of a stage, from ListSecrets alone, against the sandbox
-// after real rotations of each provider (direct invocations, Secrets Manager's own rotation, one
-// left pending), beside secrets that must not be listed.
+// `npm run report`: the managed secrets of a stage, from Secrets Manager's metadata and the rotation
+// history, against the sandbox after real rotations of each provider (direct invocations, Secrets
+// Manager's own rotation, one left pending), beside secrets that must not be listed; and
+// `npm run report -- --history`: every attempt, with who asked and how it ended.
 
 const suite = useSuite();
 const PROVIDER_IDS = ['ncloud-cdss', 'otc-css', 'huaweicloud-css'] as const;
 const functionArn = (providerId: string) => lambdaFunctionArn(`report-${providerId}`);
 let client: SecretsManagerClient;
+let dynamo: DynamoDBClient;
+let historyTable: string;
 let started: number;
+/** When the Huawei cluster's first (successful) rotation ended, before its failed attempt. */
+let huaweiFirstSuccess: string;
 /** The clusters the report must list, by provider; `pending` has a rotation left unfinished. */
 const clusters: Record<string, string> = {};
 
@@ -54,12 +66,17 @@ const cli = async (args: string[], env: Record<string, string | undefined> = {})
 beforeAll(async () => {
   started = Date.now();
   client = new SecretsManagerClient({});
+  dynamo = new DynamoDBClient({});
+  historyTable = suite.sandbox.env.HISTORY_TABLE as string;
   for (const providerId of PROVIDER_IDS) {
     suite.sandbox.aws.rotationFunctions.set(functionArn(providerId), (event) =>
       suite.handler(providerId)(event, lambdaContext()),
     );
     const { id } = suite.cluster(providerId);
-    expect((await directRotation(providerId, id)).ok).toBe(true);
+    const answer = await directRotation(providerId, id);
+    expect(answer.ok).toBe(true);
+    if (providerId === 'huaweicloud-css')
+      huaweiFirstSuccess = (answer as { completedAt: string }).completedAt;
     clusters[providerId] = id;
   }
   // Secrets Manager's own rotation, on a schedule, for the OTC cluster.
@@ -105,12 +122,18 @@ const expectedClusters = () =>
     ['huaweicloud-css', 'ap-southeast-1', clusters['huaweicloud-css']],
   ].map(([provider, region, clusterId]) => ({ provider, region, clusterId }));
 
+/** The report's options with the stage's rotation history. */
+const withHistory = (options: ReportOptions): ReportOptions => ({
+  ...options,
+  history: { client: dynamo, table: historyTable },
+});
+
 const rowFor = (rows: ReportRow[], clusterId: string | undefined) =>
   rows.find((row) => row.clusterId === clusterId) as ReportRow;
 
 describe('the report of a stage', () => {
   it('lists exactly the managed clusters, with their last rotation, schedule and pending rotation', async () => {
-    const rows = await managedSecretsReport(client, { stage: STAGE });
+    const rows = await managedSecretsReport(client, withHistory({ stage: STAGE }));
     const byCluster = (a: { clusterId?: string }, b: { clusterId?: string }) =>
       String(a.clusterId).localeCompare(String(b.clusterId));
     expect(
@@ -134,22 +157,24 @@ describe('the report of a stage', () => {
       rotationScheduled: true,
       schedule: 'rate(30 days)',
       rotationPending: false,
-      lastRotationSource: 'LastRotatedDate',
+      lastRotationSource: 'history',
     });
+    // The native rotation's success, which also starts the schedule's 30 days.
     const interval = Date.parse(otc.nextRotation as string) - Date.parse(otc.lastRotation as string);
-    expect(Math.abs(interval - 30 * 86_400_000)).toBeLessThanOrEqual(1);
+    expect(Math.abs(interval - 30 * 86_400_000)).toBeLessThanOrEqual(5_000);
     expect(rowFor(rows, clusters['ncloud-cdss'])).toMatchObject({
       rotationScheduled: false,
       schedule: null,
       nextRotation: null,
       rotationPending: false,
-      lastRotationSource: 'LastChangedDate',
+      lastRotationSource: 'history',
     });
-    // Rotated once, then a rotation left pending: both show.
+    // Rotated once, then a rotation left pending: the last rotation is the success, not the attempt.
     expect(rowFor(rows, clusters['huaweicloud-css'])).toMatchObject({
       rotationScheduled: false,
       rotationPending: true,
-      lastRotation: expect.any(String),
+      lastRotation: huaweiFirstSuccess,
+      lastRotationSource: 'history',
     });
     expect(rowFor(rows, clusters.never)).toMatchObject({
       lastRotation: null,
@@ -161,8 +186,8 @@ describe('the report of a stage', () => {
 
   it('reads metadata only: every page of ListSecrets, and never a secret value', async () => {
     const before = suite.sandbox.aws.calls.length;
-    const onePerPage = await managedSecretsReport(client, { stage: STAGE, pageSize: 1 });
-    expect(onePerPage).toEqual(await managedSecretsReport(client, { stage: STAGE }));
+    const onePerPage = await managedSecretsReport(client, withHistory({ stage: STAGE, pageSize: 1 }));
+    expect(onePerPage).toEqual(await managedSecretsReport(client, withHistory({ stage: STAGE })));
     const calls = suite.sandbox.aws.calls.slice(before).map((call) => call.target);
     expect(new Set(calls)).toEqual(new Set(['secretsmanager.ListSecrets']));
     // One page per secret the filters pass (the managed ones, and the decoy whose tags hold the key
@@ -172,16 +197,20 @@ describe('the report of a stage', () => {
 
   it("lists neither another stage's secrets nor, for a short prefix, those of every stage", async () => {
     expect(
-      (await managedSecretsReport(client, { stage: 'other' })).map(({ secretName }) => secretName),
+      (await managedSecretsReport(client, withHistory({ stage: 'other' }))).map(
+        ({ secretName }) => secretName,
+      ),
     ).toEqual(['cluster-password-reset/other/otc-css/eu-de/other-stage']);
     // `cluster-password-reset` is the start of every stage's names, but names `{prefix}/{provider}/…`.
-    expect(await managedSecretsReport(client, { secretPrefix: 'cluster-password-reset' })).toEqual([]);
-    expect(await managedSecretsReport(client, { stage: 'nothing-here' })).toEqual([]);
+    expect(
+      await managedSecretsReport(client, withHistory({ secretPrefix: 'cluster-password-reset' })),
+    ).toEqual([]);
+    expect(await managedSecretsReport(client, withHistory({ stage: 'nothing-here' }))).toEqual([]);
   });
 });
 
 describe('npm run report', () => {
-  const endpoint = () => ['--endpoint-url', suite.sandbox.urls.aws];
+  const endpoint = () => ['--endpoint-url', suite.sandbox.urls.aws, '--history-table', historyTable];
   const secrets = () => [...suite.secretsUsed, ...suite.sandbox.secretMaterial()];
   const cells = (stdout: string, clusterId: string | undefined) =>
     stdout
@@ -221,7 +250,10 @@ describe('npm run report', () => {
     ]);
     expect(cells(stdout, clusters['huaweicloud-css'])?.slice(5)).toEqual(['no', '-', 'yes']);
     expect(cells(stdout, clusters.never)?.slice(4)).toEqual(['never', 'no', '-', 'yes']);
-    expect(stdout).toContain("the later of Secrets Manager's LastRotatedDate and LastChangedDate");
+    expect(stdout).toContain('Last rotation: the last successful one, from the rotation history');
+    expect(cells(stdout, clusters['huaweicloud-css'])?.[4]).toBe(
+      huaweiFirstSuccess.replace(/\.\d{3}Z$/, 'Z'),
+    );
     for (const name of ['untagged', 'someone-elses', 'other-stage']) expect(stdout).not.toContain(name);
     for (const secret of secrets()) expect(stdout + stderr).not.toContain(secret);
   });
@@ -231,7 +263,7 @@ describe('npm run report', () => {
     expect(code).toBe(0);
     expect(stderr).toBe('');
     const rows = JSON.parse(stdout) as ReportRow[];
-    expect(rows).toEqual(await managedSecretsReport(client, { stage: STAGE }));
+    expect(rows).toEqual(await managedSecretsReport(client, withHistory({ stage: STAGE })));
     expect(formatTable(rows)).toContain(clusters['otc-css']);
     for (const secret of secrets()) expect(stdout).not.toContain(secret);
   });
@@ -269,6 +301,178 @@ describe('npm run report', () => {
     expect(stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/^report: nothing answers at http:\/\/127\.0\.0\.1:9: is `npm start` running\?/),
     ]);
+  });
+});
+
+describe('the rotation history', () => {
+  const target = (providerId: string, clusterId = clusters[providerId] as string) => ({
+    provider: providerId,
+    region: suite.harness(providerId).region,
+    clusterId,
+  });
+  const secrets = () => [...suite.secretsUsed, ...suite.sandbox.secretMaterial()];
+
+  it('keeps every real attempt of a cluster: when, who asked, the outcome and the error code', async () => {
+    const huawei = await clusterHistory(dynamo, historyTable, target('huaweicloud-css'));
+    expect(huawei).toEqual([
+      expect.objectContaining({
+        provider: 'huaweicloud-css',
+        clusterId: clusters['huaweicloud-css'],
+        at: huaweiFirstSuccess,
+        outcome: 'succeeded',
+        caller: 'direct invocation',
+        errorCode: null,
+        secretArn: expect.stringContaining(
+          suite.secretName('huaweicloud-css', clusters['huaweicloud-css'] as string),
+        ),
+      }),
+      expect.objectContaining({
+        outcome: 'failed',
+        errorCode: 'PROVIDER_UNAVAILABLE',
+        caller: 'direct invocation',
+      }),
+    ]);
+    expect((huawei[1] as HistoryEntry).at > huaweiFirstSuccess).toBe(true);
+    // The direct rotation, then Secrets Manager's own (its success comes from finishSecret).
+    expect(
+      (await clusterHistory(dynamo, historyTable, target('otc-css'))).map(({ outcome, caller }) => [
+        outcome,
+        caller,
+      ]),
+    ).toEqual([
+      ['succeeded', 'direct invocation'],
+      ['succeeded', 'secretsmanager.amazonaws.com'],
+    ]);
+    // Each entry expires after the stage's retention (400 days by default), counted from the attempt.
+    const { Items } = await dynamo.send(
+      new QueryCommand({
+        TableName: historyTable,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: {
+          ':pk': { S: historyKey('otc-css', 'eu-de', clusters['otc-css'] as string) },
+        },
+      }),
+    );
+    for (const item of Items ?? []) {
+      expect(Number(item.expiresAt?.N) - Math.floor(Date.parse(item.at?.S as string) / 1000)).toBe(
+        400 * 86_400,
+      );
+      for (const secret of secrets()) expect(JSON.stringify(item)).not.toContain(secret);
+    }
+  });
+
+  it("prints one cluster's attempts with --history --cluster, oldest first, and no password", async () => {
+    const { provider, region, clusterId } = target('huaweicloud-css');
+    const { code, stdout, stderr } = await cli([
+      '--stage',
+      STAGE,
+      '--history-table',
+      historyTable,
+      '--history',
+      '--cluster',
+      `${provider}/${region}/${clusterId}`,
+    ]);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toBe(
+      `Rotation attempts of ${provider}/${region}/${clusterId} in ${historyTable}, oldest first:`,
+    );
+    expect(lines[2]).toMatch(/^AT +PROVIDER +REGION +CLUSTER +OUTCOME +ERROR +CALLER$/);
+    expect(lines.slice(3).map((line) => line.split(/ {2,}/))).toEqual([
+      [
+        huaweiFirstSuccess.replace(/\.\d{3}Z$/, 'Z'),
+        provider,
+        region,
+        clusterId,
+        'succeeded',
+        '-',
+        'direct invocation',
+      ],
+      [
+        expect.stringMatching(/Z$/),
+        provider,
+        region,
+        clusterId,
+        'failed',
+        'PROVIDER_UNAVAILABLE',
+        'direct invocation',
+      ],
+    ]);
+    for (const secret of secrets()) expect(stdout).not.toContain(secret);
+  });
+
+  it("prints the whole stage's attempts as JSON with --history --json, failed first attempts included", async () => {
+    const { code, stdout } = await cli([
+      '--stage',
+      STAGE,
+      '--history-table',
+      historyTable,
+      '--history',
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    const entries = JSON.parse(stdout) as HistoryEntry[];
+    const count = (clusterId: string | undefined) => entries.filter((e) => e.clusterId === clusterId).length;
+    expect([
+      count(clusters['ncloud-cdss']),
+      count(clusters['otc-css']),
+      count(clusters['huaweicloud-css']),
+      count(clusters.never),
+    ]).toEqual([1, 2, 2, 1]);
+    // The Naver cluster whose first rotation never finished: an attempt, though it has no password yet.
+    expect(entries.find((e) => e.clusterId === clusters.never)).toMatchObject({
+      outcome: 'failed',
+      errorCode: 'PROVIDER_UNAVAILABLE',
+    });
+    for (const secret of secrets()) expect(stdout).not.toContain(secret);
+  });
+
+  it('refuses --cluster without --history, or not as provider/region/clusterId', async () => {
+    expect(await cli(['--stage', STAGE, '--history', '--cluster', 'otc-css/eu-de'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--cluster must be <provider>/<region>/<clusterId>'),
+    });
+    expect(await cli(['--stage', STAGE, '--cluster', 'otc-css/eu-de/x'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--cluster goes with --history'),
+    });
+  });
+
+  it('falls back, for a cluster the history has no success of, to when AWSCURRENT was created, and says why', async () => {
+    const reasons: string[] = [];
+    const rows = await managedSecretsReport(client, {
+      stage: STAGE,
+      history: { client: dynamo, table: 'no-such-table' },
+      onHistoryUnavailable: (reason) => reasons.push(reason),
+    });
+    expect(reasons).toEqual(['no rotation history table no-such-table']);
+    const huawei = rowFor(rows, clusters['huaweicloud-css']);
+    // The AWSCURRENT version still is the first rotation's: the failed attempt does not count.
+    expect(huawei.lastRotationSource).toBe('AWSCURRENT version');
+    expect(Date.parse(huawei.lastRotation as string)).toBeLessThanOrEqual(Date.parse(huaweiFirstSuccess));
+    expect(Date.parse(huawei.lastRotation as string)).toBeGreaterThanOrEqual(started - 1_000);
+    expect(rowFor(rows, clusters.never)).toMatchObject({ lastRotation: null, lastRotationSource: null });
+  });
+
+  it('writes an entry once: a repeated write of the same attempt changes nothing', async () => {
+    const before = await clusterHistory(dynamo, historyTable, target('ncloud-cdss'));
+    expect(before).toHaveLength(1);
+    const { rotationHistory } = await import('../../lib/history.ts');
+    const { readConfig } = await import('../../lib/config.ts');
+    const history = rotationHistory(readConfig(), dynamo);
+    const [entry] = before as [HistoryEntry];
+    await history?.record({
+      ok: false,
+      provider: 'ncloud-cdss',
+      operation: entry.operation,
+      region: entry.region,
+      clusterId: entry.clusterId,
+      dryRun: false,
+      requestId: entry.requestId,
+      completedAt: entry.at,
+      error: { code: 'INTERNAL', message: 'x', retryable: false },
+    });
+    expect(await clusterHistory(dynamo, historyTable, target('ncloud-cdss'))).toEqual(before);
   });
 });
 
