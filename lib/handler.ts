@@ -40,7 +40,7 @@ export const resetMiddleware = <C>(
     invocationMode(),
     injectLambdaContext(logger, { resetKeys: true }),
     rotationMetrics({ provider: provider.id, stage: config.stage }),
-    publishOutcome({ client: eventBridgeClient, eventBusName: config.eventBusName }),
+    publishOutcome({ client: eventBridgeClient, eventBusName: config.eventBusName, stage: config.stage }),
     normalizeResponse({ provider: provider.id, operation: provider.operation }),
     normalizeEvent({ provider: provider.id }),
     rotationSecret({
