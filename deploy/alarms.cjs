@@ -18,7 +18,8 @@ const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
 /** A boolean parameter as serverless.yml gives it, or as `--param name=true` does (a string). */
 const flag = (name, value) => {
-  if (value === undefined || value === null || value === '' || value === false || value === 'false') return false;
+  if (value === undefined || value === null || value === '' || value === false || value === 'false')
+    return false;
   if (value === true || value === 'true') return true;
   throw new Error(`${name} must be true or false`);
 };

@@ -162,6 +162,9 @@ describe('API Gateway', () => {
     expect(DestinationArn).toEqual({ 'Fn::GetAtt': ['ApiAccessLogGroup', 'Arn'] });
     expect(base.Resources.ApiAccessLogGroup).toEqual({
       Type: 'AWS::Logs::LogGroup',
+      // Kept when the stack is deleted (deploy/retention.cjs), as every log group.
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
       Properties: { LogGroupName: '/aws/api-gateway/cluster-password-reset-ci-access', RetentionInDays: 30 },
     });
     const fields = JSON.parse(Format) as Record<string, string>;
@@ -264,6 +267,8 @@ describe('data', () => {
     const [keyId, key] = only(base, 'AWS::KMS::Key');
     expect(keyId).toBe('FailedRequestsKey');
     expect(key.Properties.EnableKeyRotation).toBe(true);
+    // Kept when the stack is deleted or the key replaced.
+    expect(key).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     expect(key.Properties.KeyPolicy.Statement).toEqual([
       expect.objectContaining({
         Effect: 'Allow',
@@ -597,5 +602,41 @@ describe('the stage plugin (deploy/api-stage.cjs)', () => {
     expect(() =>
       pluginFor({ ApiGatewayDeployment1: deployment(), ApiGatewayStage: stage }).checkStage(),
     ).not.toThrow();
+  });
+});
+
+describe('the retention plugin (deploy/retention.cjs)', () => {
+  const RetainedResources = createRequire(import.meta.url)('../../deploy/retention.cjs');
+  const retain = (resources: Resources) =>
+    new RetainedResources({
+      service: { provider: { compiledCloudFormationTemplate: { Resources: resources } } },
+      classes: { Error },
+    }).retain();
+
+  it('keeps every log group, whoever made it, and touches nothing else', () => {
+    const resources: Resources = {
+      FnLogGroup: {
+        Type: 'AWS::Logs::LogGroup',
+        Properties: { LogGroupName: '/aws/lambda/f', RetentionInDays: 30 },
+      },
+      MachineLogGroup: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 7 } },
+      Queue: { Type: 'AWS::SQS::Queue', Properties: {} },
+    };
+    retain(resources);
+    for (const id of ['FnLogGroup', 'MachineLogGroup']) {
+      expect(resources[id]).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+    expect(resources.Queue).toEqual({ Type: 'AWS::SQS::Queue', Properties: {} });
+  });
+
+  it('refuses a log group without a retention: kept, it would keep its lines forever', () => {
+    expect(() =>
+      retain({
+        Kept: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } },
+        Forever: { Type: 'AWS::Logs::LogGroup', Properties: { LogGroupName: '/x' } },
+      }),
+    ).toThrow(
+      'Every log group needs RetentionInDays (it is kept when the stack is deleted); none on Forever',
+    );
   });
 });
