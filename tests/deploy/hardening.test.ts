@@ -1,19 +1,14 @@
-import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leaseKeyOf, versionRecordKey } from '../../lib/rotation/protocol.ts';
 import { defaultSecretName } from '../../lib/rotation/secret-store.ts';
+import { packageStage } from './package-stage.ts';
 
 // Production hardening (issue 15), asserted on what `serverless package` writes: the CloudFormation
 // template and the resolved service (its stack tags, which the deploy passes to CloudFormation).
 // Stage `ci` is packaged twice: with the default parameters, and with every optional one set.
 
-const run = promisify(execFile);
 type Resources = Record<string, { Type: string; Properties: Record<string, any>; [key: string]: any }>;
 interface Packaged {
   Resources: Resources;
@@ -21,7 +16,7 @@ interface Packaged {
 }
 let base: Packaged;
 let hardened: Packaged;
-const dirs: string[] = [];
+const removals: Array<() => Promise<void>> = [];
 
 const KEY_ARN = 'arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const VPCE_POLICY = [
@@ -57,54 +52,17 @@ const FUNCTIONS = [
   'HuaweicloudCssResetAdminPasswordLambdaFunction',
 ];
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/**
- * A service directory of its own: `serverless package` writes to `.serverless` in the service
- * directory before it moves the artifacts to `--package`, so packages run at once in one directory
- * (the other tests of tests/deploy package too) remove each other's. Everything but serverless.yml
- * is a link to the project's.
- */
-const serviceDirectory = async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'sls-hardening-'));
-  dirs.push(dir);
-  for (const entry of await readdir(ROOT)) {
-    if (entry === '.git' || entry === '.serverless' || entry.startsWith('.esbuild')) continue;
-    // The framework does not take a linked serverless.yml for a service.
-    if (entry === 'serverless.yml') await copyFile(join(ROOT, entry), join(dir, entry));
-    else await symlink(join(ROOT, entry), join(dir, entry));
-  }
-  return dir;
-};
-
-const packageStage = async (params: Record<string, string>): Promise<Packaged> => {
-  const cwd = await serviceDirectory();
-  const dir = join(cwd, 'package');
-  const args = ['package', '--stage', 'ci', '--region', 'eu-central-1', '--package', dir];
-  for (const [name, value] of Object.entries(params)) args.push('--param', `${name}=${value}`);
-  await run('serverless', args, {
-    cwd,
-    env: {
-      ...process.env,
-      ESBUILD_WORK_FOLDER: '.esbuild',
-      SLS_TELEMETRY_DISABLED: '1',
-      AWS_ACCESS_KEY_ID: '',
-      AWS_SECRET_ACCESS_KEY: '',
-    },
-    timeout: 120_000,
-  }).catch((error: { message: string; stdout?: string; stderr?: string }) => {
-    throw new Error(`${error.message}\n${error.stdout ?? ''}\n${error.stderr ?? ''}`);
-  });
-  const template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
-  const state = JSON.parse(await readFile(join(dir, 'serverless-state.json'), 'utf8'));
-  return { Resources: template.Resources, stackTags: state.service.provider.stackTags };
+const packageCi = async (params: Record<string, string>): Promise<Packaged> => {
+  const packaged = await packageStage('ci', params);
+  removals.push(packaged.remove);
+  return { Resources: packaged.template.Resources, stackTags: packaged.state.service.provider.stackTags };
 };
 
 beforeAll(async () => {
-  [base, hardened] = await Promise.all([packageStage({}), packageStage(HARDENED_PARAMS)]);
+  [base, hardened] = await Promise.all([packageCi({}), packageCi(HARDENED_PARAMS)]);
 }, 120_000);
 
-afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+afterAll(() => Promise.all(removals.map((remove) => remove())));
 
 const ofType = (packaged: Packaged, type: string) =>
   Object.entries(packaged.Resources).filter(([, resource]) => resource.Type === type);
