@@ -93,14 +93,12 @@ const outcomeDetails = () =>
 
 const rotationEvent = { Step: 'createSecret', SecretId: NAME, ClientRequestToken: TOKEN };
 const secretWith = (tags: typeof OWN_TAGS, rotationEnabled = true) =>
-  sm
-    .on(DescribeSecretCommand)
-    .resolves({
-      Name: NAME,
-      ARN: `arn:aws:secretsmanager:eu-central-1:1:secret:${NAME}`,
-      RotationEnabled: rotationEnabled,
-      Tags: tags,
-    });
+  sm.on(DescribeSecretCommand).resolves({
+    Name: NAME,
+    ARN: `arn:aws:secretsmanager:eu-central-1:1:secret:${NAME}`,
+    RotationEnabled: rotationEnabled,
+    Tags: tags,
+  });
 
 describe('a Secrets Manager rotation refused before its secret named a cluster', () => {
   it.each([
