@@ -4,8 +4,9 @@ import { type InvocationMode, isObject } from './invocation.ts';
 
 // Who asked for a rotation, for the audit trail: every log line of the invocation carries it
 // (Powertools' appended keys) and so does the outcome event, with `callerVerified`: whether AWS
-// vouches for it or the payload only claims it. It is never part of the answer: the caller knows
-// who it is.
+// vouches for it or the payload only claims it. AWS vouches only as far as lambda:InvokeFunction
+// is kept to administrators: a direct invoker can send any shape. It is never part of the answer:
+// the caller knows who it is.
 //
 //   http         the IAM ARN that signed the request (API Gateway's requestContext); verified;
 //   eventbridge  `eventbridge:<account>:<source>` of the event (EventBridge sets the account);
