@@ -1,14 +1,46 @@
 'use strict';
 
-// CloudWatch alarms of the stack (serverless.yml `resources`): failed rotations per provider (from
-// the functions' RotationFailed metric), requests in the dead-letter queue, failed fleet
-// executions. They notify the stage's `alarmTopicArn` when one is set; without one they only change
-// state (a CloudFormation condition), so that a deploy needs no topic.
+// CloudWatch alarms of the stack (serverless.yml `resources`): failed invocations per provider (from
+// the functions' RotationFailed metric, which counts every failed invocation), failed Secrets Manager
+// rotations per provider, each function's Lambda Errors, requests in the dead-letter queue, failed
+// fleet executions. They notify the stage's `alarmTopicArn`, on alarm and back to OK.
+//
+// Every stage needs a topic, unless its parameters opt out (`alarmTopicOptOut: true`, as `dev`,
+// `local` and `ci` do in serverless.yml): a stage's name says nothing reliable about what it rotates
+// (`prod`, `prd-eu`, `main`, a typo), and a stage that rotates real clusters with alarms that notify
+// nobody is the failure this file exists to prevent. So the check is fail-safe, at package time.
+// Without a topic the alarms have no actions at all (not an `Fn::If` on an empty ARN, which
+// cfn-lint rejects: E3033) and only change state.
 
-const { PROVIDERS } = require('./functions.cjs');
+const { FUNCTIONS_BY_PROVIDER, PROVIDERS } = require('./functions.cjs');
 
 const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
-const CONDITION = 'AlarmTopicGiven';
+
+/** A boolean parameter as serverless.yml gives it, or as `--param name=true` does (a string). */
+const flag = (name, value) => {
+  if (value === undefined || value === null || value === '' || value === false || value === 'false')
+    return false;
+  if (value === true || value === 'true') return true;
+  throw new Error(`${name} must be true or false`);
+};
+
+/** The stage's alarm topic, or '' when it has opted out of one; else why it cannot package. */
+const alarmTopic = async (resolveVariable) => {
+  const topicArn = (await resolveVariable('param:alarmTopicArn')) ?? '';
+  if (typeof topicArn !== 'string' || (topicArn !== '' && !TOPIC_ARN.test(topicArn))) {
+    throw new Error(
+      'alarmTopicArn must be empty or an SNS topic ARN, e.g. arn:aws:sns:eu-central-1:123456789012:alarms',
+    );
+  }
+  const optedOut = flag('alarmTopicOptOut', await resolveVariable('param:alarmTopicOptOut'));
+  if (topicArn === '' && !optedOut) {
+    const stage = await resolveVariable('sls:stage');
+    throw new Error(
+      `Stage ${stage} has no alarmTopicArn: its alarms would notify nobody. Set one (params.${stage}.alarmTopicArn in serverless.yml, or --param alarmTopicArn=arn:aws:sns:…), or opt the stage out explicitly (--param alarmTopicOptOut=true)`,
+    );
+  }
+  return topicArn;
+};
 
 /** `ncloud-cdss` → `NcloudCdss`. */
 const pascal = (id) =>
@@ -24,19 +56,14 @@ const stateMachineLogicalId = (name) => {
 };
 
 module.exports = async ({ resolveVariable }) => {
-  const topicArn = (await resolveVariable('param:alarmTopicArn')) ?? '';
-  if (typeof topicArn !== 'string' || (topicArn !== '' && !TOPIC_ARN.test(topicArn))) {
-    throw new Error(
-      'alarmTopicArn must be empty or an SNS topic ARN, e.g. arn:aws:sns:eu-central-1:123456789012:alarms',
-    );
-  }
+  const topicArn = await alarmTopic(resolveVariable);
   const service = await resolveVariable('self:service');
   const stage = await resolveVariable('sls:stage');
   const namespace = await resolveVariable('self:provider.environment.POWERTOOLS_METRICS_NAMESPACE');
   const serviceDimension = await resolveVariable('self:provider.environment.POWERTOOLS_SERVICE_NAME');
   const fleetName = await resolveVariable('self:stepFunctions.stateMachines.fleetRotation.name');
 
-  const actions = { 'Fn::If': [CONDITION, [topicArn], { Ref: 'AWS::NoValue' }] };
+  const actions = topicArn === '' ? {} : { AlarmActions: [topicArn], OKActions: [topicArn] };
   const alarm = (name, description, properties) => ({
     Type: 'AWS::CloudWatch::Alarm',
     Properties: {
@@ -47,10 +74,22 @@ module.exports = async ({ resolveVariable }) => {
       EvaluationPeriods: 1,
       // No data is the normal case: no rotation, an empty queue, no execution.
       TreatMissingData: 'notBreaching',
-      AlarmActions: actions,
-      OKActions: actions,
+      ...actions,
       ...properties,
     },
+  });
+  const rotationFailed = (provider, extra = []) => ({
+    Namespace: namespace,
+    MetricName: 'RotationFailed',
+    // The EMF dimension sets of lib/middleware/metrics.ts.
+    Dimensions: [
+      { Name: 'service', Value: serviceDimension },
+      { Name: 'stage', Value: stage },
+      { Name: 'provider', Value: provider },
+      ...extra,
+    ],
+    Statistic: 'Sum',
+    Period: 300,
   });
 
   const Resources = {};
@@ -59,15 +98,26 @@ module.exports = async ({ resolveVariable }) => {
   for (const provider of PROVIDERS) {
     Resources[`${pascal(provider)}RotationFailedAlarm`] = alarm(
       `${provider}-rotation-failed`,
-      `A password rotation of ${provider} failed (RotationFailed; the outcome events and the function's logs say which cluster and why)`,
+      `An invocation of the ${provider} function failed, however it was invoked and however early (RotationFailed; its errorCode and invocation dimensions, the outcome events and the function's logs say which and why)`,
+      rotationFailed(provider),
+    );
+    // A failed Secrets Manager rotation leaves AWSPENDING behind and is retried by Secrets Manager
+    // alone, on its schedule: nobody else hears of it.
+    Resources[`${pascal(provider)}NativeRotationFailedAlarm`] = alarm(
+      `${provider}-native-rotation-failed`,
+      `A Secrets Manager rotation of a ${provider} secret failed (RotationFailed, invocation rotation): the secret keeps its AWSPENDING version until a rotation succeeds`,
+      rotationFailed(provider, [{ Name: 'invocation', Value: 'rotation' }]),
+    );
+    // What the function's own metrics cannot count: a timeout, a crash, running out of memory, a
+    // failure at start; and every error it throws.
+    const fn = FUNCTIONS_BY_PROVIDER[provider].function;
+    Resources[`${pascal(provider)}FunctionErrorsAlarm`] = alarm(
+      `${provider}-function-errors`,
+      `The ${provider} function ended in an error (AWS/Lambda Errors: a thrown failure, a timeout, a crash)`,
       {
-        Namespace: namespace,
-        MetricName: 'RotationFailed',
-        Dimensions: [
-          { Name: 'service', Value: serviceDimension },
-          { Name: 'stage', Value: stage },
-          { Name: 'provider', Value: provider },
-        ],
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn } }],
         Statistic: 'Sum',
         Period: 300,
       },
@@ -116,8 +166,5 @@ module.exports = async ({ resolveVariable }) => {
     },
   );
 
-  return {
-    Conditions: { [CONDITION]: { 'Fn::Not': [{ 'Fn::Equals': [topicArn, ''] }] } },
-    Resources,
-  };
+  return { Resources };
 };

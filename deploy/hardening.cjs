@@ -223,8 +223,12 @@ module.exports = {
     const stage = await resolveVariable('sls:stage');
     return {
       Resources: {
+        // Kept when the stack is deleted or the key replaced (a key is never deleted at once in
+        // any case: KMS waits 7 to 30 days), so that nothing it encrypted is lost with the stack.
         [QUEUE_KEY]: {
           Type: 'AWS::KMS::Key',
+          DeletionPolicy: 'Retain',
+          UpdateReplacePolicy: 'Retain',
           Properties: {
             Description: `Encrypts the dead-letter queue of ${service} stage ${stage}`,
             EnableKeyRotation: true,

@@ -47,6 +47,7 @@ export const resetMiddleware = <C>(
     publishOutcome({
       client: eventBridgeClient,
       eventBusName: config.eventBusName,
+      stage: config.stage,
       history: rotationHistory(config, dynamoDbClient),
     }),
     normalizeResponse({ provider: provider.id, operation: provider.operation }),

@@ -3,17 +3,22 @@ import { eventBridgeSender, httpApiSigner, restApiSigner } from './event-shapes.
 import { type InvocationMode, isObject } from './invocation.ts';
 
 // Who asked for a rotation, for the audit trail: every log line of the invocation carries it
-// (Powertools' appended keys) and so does the outcome event. It is never part of the answer: the
-// caller knows who it is.
+// (Powertools' appended keys) and so does the outcome event, with `callerVerified`: whether AWS
+// vouches for it or the payload only claims it. AWS vouches only as far as lambda:InvokeFunction
+// is kept to administrators: a direct invoker can send any shape. It is never part of the answer:
+// the caller knows who it is.
 //
-//   http         the IAM ARN that signed the request (API Gateway's requestContext);
-//   eventbridge  `eventbridge:<account>:<source>` of the event;
+//   http         the IAM ARN that signed the request (API Gateway's requestContext); verified;
+//   eventbridge  `eventbridge:<account>:<source>` of the event (EventBridge sets the account);
+//                verified;
 //   direct       the payload's own `caller` (the fleet state machine sends its execution ARN),
-//                or `direct invocation`; a claim, not an identity: whoever may invoke the function
-//                may write anything there (CloudTrail's Invoke record has the IAM identity);
-//   rotation     secretsmanager.amazonaws.com, the only one that sends rotation events.
+//                or `direct invocation`; a claim: whoever may invoke the function may write
+//                anything there (CloudTrail's Invoke data event has the IAM identity);
+//   rotation     `rotation event`: a payload of Secrets Manager's shape. Secrets Manager sends
+//                them, but so can anyone allowed lambda:InvokeFunction, and a function cannot tell
+//                the two apart: never logged as secretsmanager.amazonaws.com.
 
-export const ROTATION_CALLER = 'secretsmanager.amazonaws.com';
+export const ROTATION_CALLER = 'rotation event';
 export const DIRECT_CALLER = 'direct invocation';
 export const UNIDENTIFIED_HTTP_CALLER = 'unidentified HTTP caller';
 export const UNIDENTIFIED_EVENT_SENDER = 'unidentified EventBridge sender';
@@ -56,20 +61,30 @@ const directCaller = (event: unknown): string => {
   return claimed;
 };
 
+export interface Caller {
+  caller: string;
+  /** True when AWS vouches for the caller (a signature, EventBridge's account); false for a claim. */
+  callerVerified: boolean;
+}
+
 /**
  * The caller of an invocation, from the raw event of its mode. Never fails for what AWS sends (an
  * identity it cannot read is `unidentified …`); a direct payload's `caller` that breaks its rule
  * is VALIDATION_FAILED.
  */
-export const callerOf = (mode: InvocationMode, event: unknown): string => {
+export const callerOf = (mode: InvocationMode, event: unknown): Caller => {
   switch (mode) {
-    case 'http':
-      return httpCaller(event);
-    case 'eventbridge':
-      return eventBridgeCaller(event);
+    case 'http': {
+      const caller = httpCaller(event);
+      return { caller, callerVerified: caller !== UNIDENTIFIED_HTTP_CALLER };
+    }
+    case 'eventbridge': {
+      const caller = eventBridgeCaller(event);
+      return { caller, callerVerified: caller !== UNIDENTIFIED_EVENT_SENDER };
+    }
     case 'rotation':
-      return ROTATION_CALLER;
+      return { caller: ROTATION_CALLER, callerVerified: false };
     default:
-      return directCaller(event);
+      return { caller: directCaller(event), callerVerified: false };
   }
 };

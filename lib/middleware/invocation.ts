@@ -23,6 +23,8 @@ export interface ResetInternal extends Record<string, unknown> {
   mode?: InvocationMode;
   /** Who asked (caller.ts): in every log line of the invocation and in its outcome event. */
   caller?: string;
+  /** Whether AWS vouches for `caller` (HTTP, EventBridge) or the payload only claims it. */
+  callerVerified?: boolean;
   /** The envelope's fields as the caller sent them, before validation. */
   input?: Record<string, unknown>;
   envelope?: Envelope;

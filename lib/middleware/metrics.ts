@@ -1,8 +1,10 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import type { ErrorCode } from '../errors.ts';
 import { logger } from '../logger.ts';
 import type { ProviderClient, ProviderDefinition, ProviderId } from '../providers/types.ts';
-import type { ResetMiddleware } from './invocation.ts';
+import type { ResetInternal, ResetMiddleware } from './invocation.ts';
+import { outcomeOf } from './normalize-response.ts';
 import { attemptOutcome } from './publish-outcome.ts';
 
 // CloudWatch metrics in the Embedded Metric Format: one JSON line on stdout per invocation that
@@ -57,18 +59,37 @@ export interface RotationMetricsOptions {
   metrics?: Metrics;
 }
 
+/** The dimension of the failure documents that names the invocation mode (`rotation`: Secrets Manager's). */
+export const INVOCATION_DIMENSION = 'invocation';
+
 /**
- * After every real attempt (the rule of the outcome events: no dry run, validation refusal,
- * ROTATION_IN_PROGRESS or replay), `RotationSucceeded` or `RotationFailed` (Count), dimensions
- * `service`, `stage`, `provider`; a failure is counted again with `errorCode` added, in a document
- * of its own (EMF gives all metrics of a document the same dimensions). `ProviderLatency`
+ * The error code of a failed invocation, or undefined when it succeeded: the normalized result's,
+ * or INTERNAL when the invocation failed before any result was built (a middleware of its own
+ * failed), so that no failure goes uncounted.
+ */
+const failureCode = (request: { internal: ResetInternal; error?: unknown }): ErrorCode | undefined => {
+  const result = outcomeOf(request);
+  if (result) return result.ok ? undefined : result.error.code;
+  return request.error === undefined || request.error === null ? undefined : 'INTERNAL';
+};
+
+/**
+ * `RotationFailed` (Count) for every failed invocation, whatever failed and however early: a
+ * refusal by validation, a malformed event, a Secrets Manager rotation refused before its secret
+ * was understood, a replay of a failure, `ROTATION_IN_PROGRESS` (DESIGN rule 11: every failure is
+ * seen). Three documents, since EMF gives every metric of a document the same dimension sets:
+ * `service`, `stage`, `provider`; the same with `errorCode`; the same with `invocation` (http,
+ * eventbridge, direct, rotation), on which the failed-native-rotation alarms watch.
+ *
+ * `RotationSucceeded` (Count) only after a real attempt (the rule of the outcome events: no dry
+ * run, no replay; of a Secrets Manager rotation, its `finishSecret`). `ProviderLatency`
  * (Milliseconds) for each reset sent to the provider, whatever the invocation (a Secrets Manager
- * rotation sends it in `setSecret`, and counts its success in `finishSecret`).
+ * rotation sends it in `setSecret`).
  *
  * Recorded and flushed in one synchronous step once normalize-response has built the outcome, on
  * success and on error alike, so that invocations sharing a process never mix their buffers. Not
  * Powertools' `logMetrics`: that flushes unconditionally, and so warns "No application metrics to
- * publish" on every dry run and refusal. A failure to emit is logged and changes nothing.
+ * publish" on every dry run. A failure to emit is logged and changes nothing.
  */
 export const rotationMetrics = (options: RotationMetricsOptions): ResetMiddleware => {
   const metrics =
@@ -76,18 +97,23 @@ export const rotationMetrics = (options: RotationMetricsOptions): ResetMiddlewar
     new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE });
   // A function serves one provider: its dimensions are the same for every invocation.
   metrics.setDefaultDimensions({ stage: options.stage, provider: options.provider });
+  const countFailure = (dimension: string, value: string): void => {
+    const single = metrics.singleMetric();
+    single.addDimension(dimension, value);
+    single.addMetric(ROTATION_FAILED, MetricUnit.Count, 1);
+  };
   const emit = (request: Parameters<NonNullable<ResetMiddleware['after']>>[0]): void => {
     const samples = latencies.get(request.context) ?? [];
     latencies.delete(request.context);
     try {
-      const result = attemptOutcome(request);
-      if (result) metrics.addMetric(result.ok ? ROTATION_SUCCEEDED : ROTATION_FAILED, MetricUnit.Count, 1);
+      const code = failureCode(request);
+      if (code !== undefined) metrics.addMetric(ROTATION_FAILED, MetricUnit.Count, 1);
+      else if (attemptOutcome(request)) metrics.addMetric(ROTATION_SUCCEEDED, MetricUnit.Count, 1);
       for (const ms of samples) metrics.addMetric(PROVIDER_LATENCY, MetricUnit.Milliseconds, Math.round(ms));
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-      if (result && !result.ok) {
-        const byCode = metrics.singleMetric();
-        byCode.addDimension('errorCode', result.error.code);
-        byCode.addMetric(ROTATION_FAILED, MetricUnit.Count, 1);
+      if (code !== undefined) {
+        countFailure('errorCode', code);
+        countFailure(INVOCATION_DIMENSION, request.internal.mode ?? 'direct');
       }
     } catch (error) {
       metrics.clearMetrics();

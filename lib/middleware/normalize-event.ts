@@ -154,9 +154,10 @@ const directInput = (payload: Record<string, unknown>): Record<string, unknown> 
 export const normalizeEvent = (options: NormalizeEventOptions): ResetMiddleware => ({
   before: (request) => {
     const mode = request.internal.mode ?? 'direct';
-    const caller = callerOf(mode, request.event);
+    const { caller, callerVerified } = callerOf(mode, request.event);
     request.internal.caller = caller;
-    logger.appendKeys({ caller });
+    request.internal.callerVerified = callerVerified;
+    logger.appendKeys({ caller, callerVerified });
     if (mode === 'http') request.internal.input = httpInput(request.event, options.provider);
     else if (mode === 'eventbridge') request.internal.input = eventBridgeInput(request.event);
     // The envelope's fields come from the secret's identity tags (rotation-secret), not the event.

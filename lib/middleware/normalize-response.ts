@@ -3,7 +3,7 @@ import { logger } from '../logger.ts';
 import type { ProviderId } from '../providers/types.ts';
 import type { FailureResult, NormalizedResult } from '../result.ts';
 import { isReplay } from '../rotation/replay.ts';
-import type { ResetInternal, ResetMiddleware } from './invocation.ts';
+import { type InvocationMode, isObject, type ResetInternal, type ResetMiddleware } from './invocation.ts';
 
 export interface NormalizeResponseOptions {
   provider: ProviderId;
@@ -45,8 +45,29 @@ export const stackFrames = (error: unknown): string[] => {
 const errorName = (error: unknown): string =>
   error instanceof Error && typeof error.name === 'string' ? error.name : 'unknown';
 
-const carriesPassword = (error: ResetError): boolean =>
-  error.code === 'VALIDATION_FAILED' && (error.fields ?? []).some((issue) => issue.field === 'password');
+/**
+ * Whether the payload carried a password: refused for it, or holding one whatever else failed
+ * first (a direct payload's `caller` is checked before its fields). Only a payload that failed
+ * validation can hold one: a validated event is a ResetRequest, which has no `password` of its own.
+ */
+const carriesPassword = (error: ResetError, event: unknown): boolean =>
+  (error.code === 'VALIDATION_FAILED' && (error.fields ?? []).some((issue) => issue.field === 'password')) ||
+  (isObject(event) && Object.hasOwn(event, 'password'));
+
+/**
+ * Outside HTTP, the failures that are answered (a normalized failure result, as for a success)
+ * rather than thrown. A thrown error makes Lambda retry an asynchronous invocation twice and then
+ * keep the payload in the on-failure queue for 14 days, and puts the payload in a Step Functions
+ * execution's history of the error: so a payload carrying a password, sent to EventBridge or
+ * directly (Step Functions, an asynchronous or SDK invocation), is answered, refused and not
+ * retried. An EventBridge request that breaks a rule of the envelope (a misspelt field) would fail
+ * the same way on every retry, and the dead-letter queue cannot mend it: it is answered too. Both
+ * are still counted (RotationFailed) and logged. A direct invocation's other failures stay thrown:
+ * Step Functions' Retry and Catch match them by name.
+ */
+const answeredNotThrown = (mode: InvocationMode | undefined, error: ResetError, event: unknown): boolean =>
+  (mode === 'eventbridge' && error.code === 'VALIDATION_FAILED') ||
+  (mode === 'direct' && carriesPassword(error, event));
 
 /** What Step Functions and async callers receive: an error named after the code, no stack. */
 const namedError = (error: ResetError): Error => {
@@ -59,7 +80,7 @@ const namedError = (error: ResetError): Error => {
 /**
  * Shapes the answer for the way the handler was invoked: an HTTP response with the status of the
  * error code; a plain result object; or, on failure outside HTTP, a thrown error whose name is the
- * PascalCase code so that Step Functions Retry/Catch can match it.
+ * PascalCase code so that Step Functions Retry/Catch can match it (but see answeredNotThrown).
  */
 export const normalizeResponse = (options: NormalizeResponseOptions): ResetMiddleware => ({
   after: (request) => {
@@ -123,10 +144,7 @@ export const normalizeResponse = (options: NormalizeResponseOptions): ResetMiddl
       request.response = httpResponse(result, error.httpStatus);
       return;
     }
-    if (request.internal.mode === 'eventbridge' && carriesPassword(error)) {
-      // Thrown, the event would be retried and then kept, password and all, in the dead-letter
-      // queue. The request rules already drop such events; one whose password the pattern cannot
-      // see (an object, a list) is answered here: refused, logged, and not retried.
+    if (answeredNotThrown(request.internal.mode, error, request.event)) {
       request.response = result;
       return;
     }

@@ -1,47 +1,75 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { definedOnly } from '../defined.ts';
 import type { RotationHistory } from '../history.ts';
 import { logger } from '../logger.ts';
 import type { NormalizedResult } from '../result.ts';
-import type { ResetInternal, ResetMiddleware } from './invocation.ts';
+import type { InvocationMode, ResetInternal, ResetMiddleware } from './invocation.ts';
 import { REQUEST_SOURCE } from './normalize-event.ts';
 import { outcomeOf, wasAttempt } from './normalize-response.ts';
 
 const SUCCEEDED_DETAIL_TYPE = 'Cluster Password Reset Succeeded';
 const FAILED_DETAIL_TYPE = 'Cluster Password Reset Failed';
 
+/** Modes whose sender never receives the answer: the outcome event is the only one it can get. */
+const UNANSWERED_MODES: ReadonlySet<InvocationMode | undefined> = new Set(['eventbridge', 'rotation']);
+
 /**
  * The outcome of this invocation if it was a real attempt, else undefined: not a dry run, not a
  * request refused before it had a target, not a ROTATION_IN_PROGRESS refusal, not a replay. The
- * rule of the outcome events, and of the rotation metrics (metrics.ts).
+ * rule of the outcome events, and of `RotationSucceeded` (metrics.ts). A failed request event or
+ * Secrets Manager rotation is published even when it was refused before it named a cluster (a
+ * misspelt field; a secret retagged, of another provider, with rotation turned off): its sender
+ * never sees the answer, and Secrets Manager would retry a rotation that nobody hears of.
  */
 export const attemptOutcome = (request: { internal: ResetInternal }): NormalizedResult | undefined => {
   if (!wasAttempt(request)) return undefined;
   const result = outcomeOf(request);
-  if (!result || result.dryRun || result.clusterId === undefined) return undefined;
+  if (!result || result.dryRun) return undefined;
+  if (result.clusterId === undefined && (result.ok || !UNANSWERED_MODES.has(request.internal.mode)))
+    return undefined;
   return result;
 };
 
-/** An outcome event's detail: the normalized result, and who asked (caller.ts). */
-export type OutcomeDetail = NormalizedResult & { caller?: string };
+/**
+ * An outcome event's detail: the normalized result; the stage; who asked (caller.ts) and whether
+ * that is a verified identity or only a claim; and for a Secrets Manager rotation, the secret it
+ * named (a name, never a value).
+ */
+export type OutcomeDetail = NormalizedResult & {
+  stage: string;
+  caller?: string;
+  callerVerified?: boolean;
+  secretId?: string;
+};
 
 export interface PublishOutcomeOptions {
   client: EventBridgeClient;
   eventBusName: string;
+  /** The stage the function belongs to: one bus may hear several stages. */
+  stage: string;
   /** The stage's rotation history (lib/history.ts): each attempt is also kept there. */
   history?: RotationHistory;
 }
 
 /**
  * Puts "Cluster Password Reset Succeeded/Failed" on the bus after every real attempt, with the
- * normalized result (which never holds a password) and the caller as detail, and keeps the attempt
- * in the stage's rotation history when it has one. Dry runs, requests
+ * normalized result (which never holds a password), the stage and the caller as detail, and keeps
+ * the attempt in the stage's rotation history when it has one. Dry runs, requests
  * refused by validation, ROTATION_IN_PROGRESS refusals and replays from a key's record are not
  * attempts. A failure to publish is logged and changes nothing: the password was reset (or not)
  * either way.
  */
 export const publishOutcome = (options: PublishOutcomeOptions): ResetMiddleware => {
-  const publish = async (result: NormalizedResult, caller: string | undefined): Promise<void> => {
-    const detail: OutcomeDetail = caller === undefined ? result : { ...result, caller };
+  const publish = async (result: NormalizedResult, internal: ResetInternal): Promise<void> => {
+    const detail: OutcomeDetail = {
+      ...result,
+      stage: options.stage,
+      ...definedOnly({
+        caller: internal.caller,
+        callerVerified: internal.callerVerified,
+        secretId: internal.mode === 'rotation' ? internal.rotation?.secretId : undefined,
+      }),
+    };
     await Promise.all([putEvent(detail, result), options.history?.record(detail)]);
   };
   const putEvent = async (detail: OutcomeDetail, result: NormalizedResult): Promise<void> => {
@@ -69,7 +97,7 @@ export const publishOutcome = (options: PublishOutcomeOptions): ResetMiddleware 
   };
   const publishAttempt = (request: { internal: ResetInternal }) => {
     const result = attemptOutcome(request);
-    return result ? publish(result, request.internal.caller) : Promise.resolve();
+    return result ? publish(result, request.internal) : Promise.resolve();
   };
   return { after: publishAttempt, onError: publishAttempt };
 };

@@ -1,20 +1,15 @@
-import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leaseKeyOf } from '../../lib/rotation/lease.ts';
 import { defaultSecretName } from '../../lib/rotation/secret-store.ts';
 import { versionRecordKey } from '../../lib/rotation/version-record.ts';
+import { packageStage } from './package-stage.ts';
 
 // Production hardening (issue 15), asserted on what `serverless package` writes: the CloudFormation
 // template and the resolved service (its stack tags, which the deploy passes to CloudFormation).
 // Stage `ci` is packaged twice: with the default parameters, and with every optional one set.
 
-const run = promisify(execFile);
 type Resources = Record<string, { Type: string; Properties: Record<string, any>; [key: string]: any }>;
 interface Packaged {
   Resources: Resources;
@@ -22,7 +17,7 @@ interface Packaged {
 }
 let base: Packaged;
 let hardened: Packaged;
-const dirs: string[] = [];
+const removals: Array<() => Promise<void>> = [];
 
 const KEY_ARN = 'arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const VPCE_POLICY = [
@@ -58,54 +53,17 @@ const FUNCTIONS = [
   'HuaweicloudCssResetAdminPasswordLambdaFunction',
 ];
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/**
- * A service directory of its own: `serverless package` writes to `.serverless` in the service
- * directory before it moves the artifacts to `--package`, so packages run at once in one directory
- * (the other tests of tests/deploy package too) remove each other's. Everything but serverless.yml
- * is a link to the project's.
- */
-const serviceDirectory = async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'sls-hardening-'));
-  dirs.push(dir);
-  for (const entry of await readdir(ROOT)) {
-    if (entry === '.git' || entry === '.serverless' || entry.startsWith('.esbuild')) continue;
-    // The framework does not take a linked serverless.yml for a service.
-    if (entry === 'serverless.yml') await copyFile(join(ROOT, entry), join(dir, entry));
-    else await symlink(join(ROOT, entry), join(dir, entry));
-  }
-  return dir;
-};
-
-const packageStage = async (params: Record<string, string>): Promise<Packaged> => {
-  const cwd = await serviceDirectory();
-  const dir = join(cwd, 'package');
-  const args = ['package', '--stage', 'ci', '--region', 'eu-central-1', '--package', dir];
-  for (const [name, value] of Object.entries(params)) args.push('--param', `${name}=${value}`);
-  await run('serverless', args, {
-    cwd,
-    env: {
-      ...process.env,
-      ESBUILD_WORK_FOLDER: '.esbuild',
-      SLS_TELEMETRY_DISABLED: '1',
-      AWS_ACCESS_KEY_ID: '',
-      AWS_SECRET_ACCESS_KEY: '',
-    },
-    timeout: 120_000,
-  }).catch((error: { message: string; stdout?: string; stderr?: string }) => {
-    throw new Error(`${error.message}\n${error.stdout ?? ''}\n${error.stderr ?? ''}`);
-  });
-  const template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
-  const state = JSON.parse(await readFile(join(dir, 'serverless-state.json'), 'utf8'));
-  return { Resources: template.Resources, stackTags: state.service.provider.stackTags };
+const packageCi = async (params: Record<string, string>): Promise<Packaged> => {
+  const packaged = await packageStage('ci', params);
+  removals.push(packaged.remove);
+  return { Resources: packaged.template.Resources, stackTags: packaged.state.service.provider.stackTags };
 };
 
 beforeAll(async () => {
-  [base, hardened] = await Promise.all([packageStage({}), packageStage(HARDENED_PARAMS)]);
+  [base, hardened] = await Promise.all([packageCi({}), packageCi(HARDENED_PARAMS)]);
 }, 120_000);
 
-afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+afterAll(() => Promise.all(removals.map((remove) => remove())));
 
 const ofType = (packaged: Packaged, type: string) =>
   Object.entries(packaged.Resources).filter(([, resource]) => resource.Type === type);
@@ -163,6 +121,9 @@ describe('API Gateway', () => {
     expect(DestinationArn).toEqual({ 'Fn::GetAtt': ['ApiAccessLogGroup', 'Arn'] });
     expect(base.Resources.ApiAccessLogGroup).toEqual({
       Type: 'AWS::Logs::LogGroup',
+      // Kept when the stack is deleted (deploy/retention.cjs), as every log group.
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
       Properties: { LogGroupName: '/aws/api-gateway/cluster-password-reset-ci-access', RetentionInDays: 30 },
     });
     const fields = JSON.parse(Format) as Record<string, string>;
@@ -271,6 +232,8 @@ describe('data', () => {
     const [keyId, key] = only(base, 'AWS::KMS::Key');
     expect(keyId).toBe('FailedRequestsKey');
     expect(key.Properties.EnableKeyRotation).toBe(true);
+    // Kept when the stack is deleted or the key replaced.
+    expect(key).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     expect(key.Properties.KeyPolicy.Statement).toEqual([
       expect.objectContaining({
         Effect: 'Allow',
@@ -613,5 +576,41 @@ describe('the stage plugin (deploy/api-stage.cjs)', () => {
     expect(() =>
       pluginFor({ ApiGatewayDeployment1: deployment(), ApiGatewayStage: stage }).checkStage(),
     ).not.toThrow();
+  });
+});
+
+describe('the retention plugin (deploy/retention.cjs)', () => {
+  const RetainedResources = createRequire(import.meta.url)('../../deploy/retention.cjs');
+  const retain = (resources: Resources) =>
+    new RetainedResources({
+      service: { provider: { compiledCloudFormationTemplate: { Resources: resources } } },
+      classes: { Error },
+    }).retain();
+
+  it('keeps every log group, whoever made it, and touches nothing else', () => {
+    const resources: Resources = {
+      FnLogGroup: {
+        Type: 'AWS::Logs::LogGroup',
+        Properties: { LogGroupName: '/aws/lambda/f', RetentionInDays: 30 },
+      },
+      MachineLogGroup: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 7 } },
+      Queue: { Type: 'AWS::SQS::Queue', Properties: {} },
+    };
+    retain(resources);
+    for (const id of ['FnLogGroup', 'MachineLogGroup']) {
+      expect(resources[id]).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+    expect(resources.Queue).toEqual({ Type: 'AWS::SQS::Queue', Properties: {} });
+  });
+
+  it('refuses a log group without a retention: kept, it would keep its lines forever', () => {
+    expect(() =>
+      retain({
+        Kept: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } },
+        Forever: { Type: 'AWS::Logs::LogGroup', Properties: { LogGroupName: '/x' } },
+      }),
+    ).toThrow(
+      'Every log group needs RetentionInDays (it is kept when the stack is deleted); none on Forever',
+    );
   });
 });

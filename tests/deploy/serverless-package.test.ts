@@ -15,7 +15,7 @@ let template: { Resources: Resources; Conditions?: Record<string, unknown> };
 /** The resources of another stage in the same account, as `serverless print` resolves them. */
 let otherStage: { Resources: Resources; environment: Record<string, unknown> };
 /** Stage `ci` with an alarm topic (`--param alarmTopicArn=…`), as `serverless print` resolves it. */
-let withTopic: { Resources: Resources; Conditions: Record<string, unknown> };
+let withTopic: { Resources: Resources; Conditions?: Record<string, unknown> };
 const ALARM_TOPIC = 'arn:aws:sns:eu-central-1:123456789012:ops-alarms';
 
 /** Stage `ci`'s secret namespace: SECRET_PREFIX, and the root of every secret its roles reach. */
@@ -25,6 +25,18 @@ const OTHER_STAGE = 'ci-2';
 
 const resourcesOfType = (type: string) =>
   Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+
+const sub = (path: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:${path}` });
+/** IAM's wildcards in a resource ARN: `*` any run of characters, `/` included; `?` one character. */
+const grants = (patterns: string[], name: string) =>
+  patterns.some((pattern) =>
+    new RegExp(
+      `^${pattern
+        .split('')
+        .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+        .join('')}$`,
+    ).test(name),
+  );
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sls-package-'));
@@ -41,10 +53,22 @@ beforeAll(async () => {
       env,
       timeout: 120_000,
     }),
-    run('serverless', ['print', '--stage', OTHER_STAGE, '--region', 'eu-central-1', '--format', 'json'], {
-      env,
-      timeout: 120_000,
-    }),
+    run(
+      'serverless',
+      [
+        'print',
+        '--stage',
+        OTHER_STAGE,
+        '--region',
+        'eu-central-1',
+        // A stage of its own: no alarm topic unless it says so (deploy/alarms.cjs).
+        '--param',
+        'alarmTopicOptOut=true',
+        '--format',
+        'json',
+      ],
+      { env, timeout: 120_000 },
+    ),
     run(
       'serverless',
       [
@@ -131,7 +155,6 @@ describe('the packaged CloudFormation template', () => {
     expect(methods.every((m) => m.AuthorizationType === 'AWS_IAM')).toBe(true);
   });
 
-  const sub = (path: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:${path}` });
   const roleStatements = (logicalId: string, resources: Resources = template.Resources) =>
     resources[logicalId]?.Properties.Policies.flatMap(
       (p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement,
@@ -252,16 +275,6 @@ describe('the packaged CloudFormation template', () => {
       .filter((arn) => arn?.includes(':secret:'))
       .map((arn) => (arn as string).slice((arn as string).indexOf(':secret:') + ':secret:'.length));
   };
-  /** IAM's wildcards in a resource ARN: `*` any run of characters, `/` included; `?` one character. */
-  const grants = (patterns: string[], name: string) =>
-    patterns.some((pattern) =>
-      new RegExp(
-        `^${pattern
-          .split('')
-          .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-          .join('')}$`,
-      ).test(name),
-    );
   /** Secrets Manager names of a stage's secrets, with the random suffix of their ARNs. */
   const secretsOf = (prefix: string) => [
     `${prefix}/ncloud-cdss/KR/1009123-AbCdEf`,
@@ -306,6 +319,25 @@ describe('the packaged CloudFormation template', () => {
       Type: 'AWS::SecretsManager::Secret',
       Properties: { GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true } },
     });
+  });
+
+  it("keeps the audit trail and the keys when the stack is deleted: every log group (with a retention), the fingerprint key, the queue's key", () => {
+    const logGroups = resourcesOfType('AWS::Logs::LogGroup');
+    // One per function and the API's access log, at least (the state machine's when it logs).
+    expect(logGroups.length).toBeGreaterThanOrEqual(4);
+    for (const [id, group] of logGroups) {
+      expect(group, id).toMatchObject({
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+        Properties: { RetentionInDays: 30 },
+      });
+    }
+    for (const id of ['FingerprintKey', 'FailedRequestsKey']) {
+      expect(template.Resources[id], id).toMatchObject({
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+    }
   });
 
   it('creates the lease table with a TTL on expiresAt', () => {
@@ -377,20 +409,39 @@ describe('EventBridge rules, asynchronous invocation and the state machine', () 
     ['NcloudCdssResetCmakPasswordLambdaFunction'],
     ['OtcCssResetAdminPasswordLambdaFunction'],
     ['HuaweicloudCssResetAdminPasswordLambdaFunction'],
-  ])('lets Secrets Manager of this account alone invoke %s as a rotation function', (fn) => {
-    const permissions = resourcesOfType('AWS::Lambda::Permission').filter(
-      ([, p]) => p.Properties.Principal === 'secretsmanager.amazonaws.com',
-    );
-    const mine = permissions.filter(([, p]) => p.Properties.FunctionName?.['Fn::GetAtt']?.[0] === fn);
-    expect(mine).toHaveLength(1);
-    expect(mine[0]?.[1].Properties).toEqual({
-      Action: 'lambda:InvokeFunction',
-      FunctionName: { 'Fn::GetAtt': [fn, 'Arn'] },
-      Principal: 'secretsmanager.amazonaws.com',
-      SourceAccount: { Ref: 'AWS::AccountId' },
-    });
-    expect(permissions).toHaveLength(3);
-  });
+  ])(
+    "lets Secrets Manager of this account alone invoke %s as a rotation function, for its provider's secrets of this stage",
+    (fn) => {
+      const permissions = resourcesOfType('AWS::Lambda::Permission').filter(
+        ([, p]) => p.Properties.Principal === 'secretsmanager.amazonaws.com',
+      );
+      const mine = permissions.filter(([, p]) => p.Properties.FunctionName?.['Fn::GetAtt']?.[0] === fn);
+      expect(mine).toHaveLength(1);
+      const provider = { NcloudCdss: 'ncloud-cdss', OtcCss: 'otc-css', HuaweicloudCss: 'huaweicloud-css' }[
+        fn.replace(/Reset.*$/, '')
+      ];
+      expect(mine[0]?.[1].Properties).toEqual({
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': [fn, 'Arn'] },
+        Principal: 'secretsmanager.amazonaws.com',
+        SourceAccount: { Ref: 'AWS::AccountId' },
+        // Lambda matches SourceArn with ArnLike: the trailing * takes the name's random suffix.
+        SourceArn: sub(`secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${SECRETS}/${provider}/*`),
+      });
+      expect(permissions).toHaveLength(3);
+      // The same pattern as the role's own reach into the secrets: its provider's, of this stage.
+      const pattern = mine[0]?.[1].Properties.SourceArn['Fn::Sub'] as string;
+      const name = pattern.slice(pattern.indexOf(':secret:') + ':secret:'.length);
+      expect(grants([name], `${SECRETS}/${provider}/KR/1-AbCdEf`)).toBe(true);
+      for (const other of [
+        `${SECRETS}/${provider === 'otc-css' ? 'huaweicloud-css' : 'otc-css'}/eu-de/1-AbCdEf`,
+        `cluster-password-reset/${OTHER_STAGE}/${provider}/KR/1-AbCdEf`,
+        `cluster-password-reset/${provider}/KR/1-AbCdEf`,
+      ]) {
+        expect(grants([name], other), other).toBe(false);
+      }
+    },
+  );
 
   it("deploys the stage's rotation schedules, after the handler's Secrets Manager permission", () => {
     // Stage `ci` lists one (serverless.yml params.ci.rotationSchedules).
@@ -436,58 +487,85 @@ describe('EventBridge rules, asynchronous invocation and the state machine', () 
 
 describe('CloudWatch alarms', () => {
   const alarms = () => Object.fromEntries(resourcesOfType('AWS::CloudWatch::Alarm'));
-  const noTopic = { 'Fn::If': ['AlarmTopicGiven', [''], { Ref: 'AWS::NoValue' }] };
+  // Stage `ci` opts out of an alarm topic (serverless.yml): no actions at all.
   const common = {
     ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     Threshold: 1,
     EvaluationPeriods: 1,
     TreatMissingData: 'notBreaching',
-    AlarmActions: noTopic,
-    OKActions: noTopic,
   };
+  const PROVIDER_ALARMS = [
+    ['NcloudCdss', 'ncloud-cdss', 'NcloudCdssResetCmakPasswordLambdaFunction'],
+    ['OtcCss', 'otc-css', 'OtcCssResetAdminPasswordLambdaFunction'],
+    ['HuaweicloudCss', 'huaweicloud-css', 'HuaweicloudCssResetAdminPasswordLambdaFunction'],
+  ] as const;
+  /** The EMF dimensions of lib/middleware/metrics.ts: Powertools' service, then stage and provider. */
+  const dimensionsOf = (provider: string) => [
+    { Name: 'service', Value: 'cluster-password-reset' },
+    { Name: 'stage', Value: 'ci' },
+    { Name: 'provider', Value: provider },
+  ];
 
-  it('has the failed-rotation alarms (one per provider), the dead-letter queue one and the fleet one', () => {
+  it('has, per provider, a failed-invocation, a failed-native-rotation and a function-errors alarm; the dead-letter queue one and the fleet one', () => {
     expect(Object.keys(alarms()).sort()).toEqual(
       [
-        'NcloudCdssRotationFailedAlarm',
-        'OtcCssRotationFailedAlarm',
-        'HuaweicloudCssRotationFailedAlarm',
+        ...PROVIDER_ALARMS.flatMap(([id]) => [
+          `${id}RotationFailedAlarm`,
+          `${id}NativeRotationFailedAlarm`,
+          `${id}FunctionErrorsAlarm`,
+        ]),
         'FailedRequestsAlarm',
         'FleetRotationFailedAlarm',
       ].sort(),
     );
   });
 
-  it.each([
-    ['NcloudCdssRotationFailedAlarm', 'ncloud-cdss', 'NcloudCdssResetCmakPasswordLambdaFunction'],
-    ['OtcCssRotationFailedAlarm', 'otc-css', 'OtcCssResetAdminPasswordLambdaFunction'],
-    [
-      'HuaweicloudCssRotationFailedAlarm',
-      'huaweicloud-css',
-      'HuaweicloudCssResetAdminPasswordLambdaFunction',
-    ],
-  ])('%s watches RotationFailed as its function emits it (namespace, dimensions)', (id, provider, fn) => {
-    expect(alarms()[id]?.Properties).toEqual({
+  it.each(PROVIDER_ALARMS)(
+    '%s: RotationFailed as its function emits it, every failure and the native rotations apart',
+    (id, provider, fn) => {
+      expect(alarms()[`${id}RotationFailedAlarm`]?.Properties).toEqual({
+        ...common,
+        AlarmName: `cluster-password-reset-ci-${provider}-rotation-failed`,
+        AlarmDescription: expect.stringContaining(provider),
+        Namespace: 'ClusterPasswordReset',
+        MetricName: 'RotationFailed',
+        Dimensions: dimensionsOf(provider),
+        Statistic: 'Sum',
+        Period: 300,
+      });
+      expect(alarms()[`${id}NativeRotationFailedAlarm`]?.Properties).toEqual({
+        ...common,
+        AlarmName: `cluster-password-reset-ci-${provider}-native-rotation-failed`,
+        AlarmDescription: expect.stringContaining('Secrets Manager rotation'),
+        Namespace: 'ClusterPasswordReset',
+        MetricName: 'RotationFailed',
+        // The document metrics.ts emits with the invocation mode; `rotation` is Secrets Manager's.
+        Dimensions: [...dimensionsOf(provider), { Name: 'invocation', Value: 'rotation' }],
+        Statistic: 'Sum',
+        Period: 300,
+      });
+      // The function's environment names the same namespace, service and stage.
+      expect(template.Resources[fn]?.Properties.Environment.Variables).toMatchObject({
+        POWERTOOLS_METRICS_NAMESPACE: 'ClusterPasswordReset',
+        POWERTOOLS_SERVICE_NAME: 'cluster-password-reset',
+        STAGE: 'ci',
+      });
+    },
+  );
+
+  it.each(PROVIDER_ALARMS)("%s: the function's own Lambda Errors", (id, provider, fn) => {
+    expect(alarms()[`${id}FunctionErrorsAlarm`]?.Properties).toEqual({
       ...common,
-      AlarmName: `cluster-password-reset-ci-${provider}-rotation-failed`,
-      AlarmDescription: expect.stringContaining(provider),
-      Namespace: 'ClusterPasswordReset',
-      MetricName: 'RotationFailed',
-      // The EMF dimensions of lib/middleware/metrics.ts: Powertools' service, then stage and provider.
-      Dimensions: [
-        { Name: 'service', Value: 'cluster-password-reset' },
-        { Name: 'stage', Value: 'ci' },
-        { Name: 'provider', Value: provider },
-      ],
+      AlarmName: `cluster-password-reset-ci-${provider}-function-errors`,
+      AlarmDescription: expect.stringContaining('Errors'),
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      // Ref of a function is its name, Lambda's FunctionName dimension.
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn } }],
       Statistic: 'Sum',
       Period: 300,
     });
-    // The function's environment names the same namespace, service and stage.
-    expect(template.Resources[fn]?.Properties.Environment.Variables).toMatchObject({
-      POWERTOOLS_METRICS_NAMESPACE: 'ClusterPasswordReset',
-      POWERTOOLS_SERVICE_NAME: 'cluster-password-reset',
-      STAGE: 'ci',
-    });
+    expect(template.Resources[fn]?.Type).toBe('AWS::Lambda::Function');
   });
 
   it('raises an alarm for any request in the dead-letter queue', () => {
@@ -530,20 +608,23 @@ describe('CloudWatch alarms', () => {
     ]);
   });
 
-  it("notifies nobody by default, and the stage's alarmTopicArn when one is set", () => {
-    // Default: the condition is false, so both action lists are left out.
-    expect(template.Conditions?.AlarmTopicGiven).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
-    expect(withTopic.Conditions.AlarmTopicGiven).toEqual({
-      'Fn::Not': [{ 'Fn::Equals': [ALARM_TOPIC, ''] }],
-    });
+  it("has no actions in a stage that opted out of a topic, and notifies the stage's alarmTopicArn when one is set", () => {
+    const mine = Object.values(alarms());
+    expect(mine).toHaveLength(11);
+    for (const alarm of mine) {
+      expect(alarm.Properties).not.toHaveProperty('AlarmActions');
+      expect(alarm.Properties).not.toHaveProperty('OKActions');
+    }
+    // No condition on an empty topic (cfn-lint's E3033 on its `['']` branch).
+    expect(template.Conditions?.AlarmTopicGiven).toBeUndefined();
+    expect(withTopic.Conditions?.AlarmTopicGiven).toBeUndefined();
     const topicAlarms = Object.entries(withTopic.Resources).filter(
       ([, r]) => r.Type === 'AWS::CloudWatch::Alarm',
     );
-    expect(topicAlarms).toHaveLength(5);
+    expect(topicAlarms).toHaveLength(11);
     for (const [, alarm] of topicAlarms) {
-      const actions = { 'Fn::If': ['AlarmTopicGiven', [ALARM_TOPIC], { Ref: 'AWS::NoValue' }] };
-      expect(alarm.Properties.AlarmActions).toEqual(actions);
-      expect(alarm.Properties.OKActions).toEqual(actions);
+      expect(alarm.Properties.AlarmActions).toEqual([ALARM_TOPIC]);
+      expect(alarm.Properties.OKActions).toEqual([ALARM_TOPIC]);
     }
   });
 });

@@ -202,7 +202,7 @@ it("runs the README's EventBridge and Step Functions commands as written", async
   ]);
 }, 90_000);
 
-it('keeps running when EventBridge requests fail: two retries, then the dead-letter queue', async () => {
+it('keeps running when EventBridge requests fail: two retries, then the dead-letter queue; a broken request answered at once', async () => {
   const readme = await readFile('README.md', 'utf8');
   expect(readme).toContain('curl -s http://127.0.0.1:4566/_sandbox/dead-letters');
   const aws = `http://127.0.0.1:${ports.aws}`;
@@ -234,7 +234,6 @@ it('keeps running when EventBridge requests fail: two retries, then the dead-let
   );
   expected[ncloudMissing as string] = { fn: 'ncloudCdssResetCmakPassword', errorType: 'ClusterNotFound' };
   expected[otcMissing as string] = { fn: 'otcCssResetAdminPassword', errorType: 'ClusterNotFound' };
-  expected[invalid as string] = { fn: 'otcCssResetAdminPassword', errorType: 'ValidationFailed' };
 
   // Three attempts with local retry delays each: bounded, well above what they need.
   type DeadLetter = { requestPayload: { id: string }; [key: string]: unknown };
@@ -268,17 +267,36 @@ it('keeps running when EventBridge requests fail: two retries, then the dead-let
     });
   }
 
-  // One log line per failed delivery, without the request.
+  // One log line per failed delivery, without the request: the two dead-lettered ones.
   const failures = logs.split('\n').filter((line) => line.includes('asynchronous invocation failed'));
-  expect(failures.length).toBeGreaterThanOrEqual(3);
+  expect(failures.length).toBeGreaterThanOrEqual(2);
   for (const line of failures)
     for (const id of ['9999999', unknownOtc, 'not-a-uuid']) expect(line).not.toContain(id);
   expect(
     failures.filter((line) => line.includes('ClusterNotFound') && line.includes('3 attempts')),
   ).toHaveLength(2);
-  expect(
-    failures.filter((line) => line.includes('ValidationFailed') && line.includes('3 attempts')),
-  ).toHaveLength(1);
+  // A request that breaks a rule is refused once, not retried (a retry would fail the same way)
+  // and not dead-lettered: its refusal is published, the only answer its sender can get.
+  expect(failures.filter((line) => line.includes('ValidationFailed'))).toHaveLength(0);
+  const deadLetters = (await sh(`curl -s ${aws}/_sandbox/dead-letters`)) as DeadLetter[];
+  expect(deadLetters.map((r) => r.requestPayload?.id)).not.toContain(invalid);
+  type Published = {
+    'detail-type': string;
+    detail: { ok: boolean; error?: { code: string; fields?: unknown } };
+  };
+  const published = (await sh(`curl -s ${aws}/_sandbox/events`)) as Published[];
+  expect(published).toContainEqual({
+    'detail-type': 'Cluster Password Reset Failed',
+    detail: expect.objectContaining({
+      ok: false,
+      provider: 'otc-css',
+      stage: 'local',
+      error: expect.objectContaining({
+        code: 'VALIDATION_FAILED',
+        fields: [expect.objectContaining({ field: 'clusterId' })],
+      }),
+    }),
+  });
 
   // Still up, and still answering the API.
   expect(server.exitCode).toBeNull();

@@ -229,10 +229,17 @@ it.each([['ncloud-cdss'], ['otc-css']])(
             error?: { code: string; fields: Array<{ field: string }> };
           };
           if (mode === 'eventbridge' && answer.ok === false) {
-            // A request event carrying a password is answered, not thrown: never retried, never
-            // kept in the dead-letter queue.
+            // A request event refused by validation is answered, not thrown: a retry would fail the
+            // same way, and the dead-letter queue would keep it (and any password in it).
             expect(answer.error?.code).toBe('VALIDATION_FAILED');
-            expect(answer.error?.fields.map((issue) => issue.field)).toContain('password');
+            expect(answer.error?.fields.length).toBeGreaterThan(0);
+            counts.answeredRefusals++;
+            return;
+          }
+          if (mode === 'direct' && answer.ok === false) {
+            // A direct payload carrying a password is answered too: Lambda keeps no copy of it.
+            expect(answer.error?.code).toBe('VALIDATION_FAILED');
+            expect(event !== null && typeof event === 'object' && 'password' in event).toBe(true);
             counts.answeredRefusals++;
             return;
           }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventBridgeEvent, lambdaContext } from '../support/events.ts';
+import { STAGE } from './harness.ts';
 import { invokeInMode, leakedLines, type Mode, report, useSuite } from './suite.ts';
 
 // The same handlers reached the three ways the README names: API Gateway, an EventBridge rule and
@@ -95,15 +96,11 @@ describe.each(PROVIDER_IDS)('%s by HTTP, EventBridge and Step Functions', (provi
         password: suite.harness(providerId).validPassword,
       });
       const rule = 'password must not be sent in an EventBridge event or a Step Functions input';
-      if (mode === 'eventbridge') {
-        // Answered, not thrown: Lambda would retry a thrown event, then keep it, password and all,
-        // in the dead-letter queue (the request rules drop such events before; this is the backstop).
-        expect(answer).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
-        expect(answer.error.message).toContain(rule);
-      } else {
-        expect(answer.thrown).toBe('ValidationFailed');
-        expect(answer.message).toContain(rule);
-      }
+      // Answered, not thrown, in both modes: Lambda would retry a thrown asynchronous invocation,
+      // then keep it, password and all, in the dead-letter queue (the request rules drop such
+      // events before; this is the backstop).
+      expect(answer).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+      expect(answer.error.message).toContain(rule);
       expect(suite.harness(providerId).calls(id)).toEqual([]);
       expect(suite.harness(providerId).clusterPassword(id)).toBe(initialPassword);
     },
@@ -113,7 +110,10 @@ describe.each(PROVIDER_IDS)('%s by HTTP, EventBridge and Step Functions', (provi
     const { id } = suite.cluster(providerId);
     const result = await invoke(providerId, 'direct', id, { idempotencyKey: `events-${id}` });
     expect(outcomes(id)).toEqual([
-      { type: 'Cluster Password Reset Succeeded', detail: { ...result, caller: 'direct invocation' } },
+      {
+        type: 'Cluster Password Reset Succeeded',
+        detail: { ...result, stage: STAGE, caller: 'direct invocation', callerVerified: false },
+      },
     ]);
 
     await invoke(providerId, 'direct', id, { dryRun: true });
@@ -155,24 +155,28 @@ describe.each(PROVIDER_IDS)('%s by HTTP, EventBridge and Step Functions', (provi
   });
 
   it.each([
-    ['http', {}, 'arn:aws:iam::123456789012:user/operator'],
-    ['eventbridge', {}, 'eventbridge:123456789012:cluster-password-reset'],
-    ['direct', { caller: EXECUTION }, EXECUTION],
-    ['direct', {}, 'direct invocation'],
+    ['http', {}, 'arn:aws:iam::123456789012:user/operator', true],
+    ['eventbridge', {}, 'eventbridge:123456789012:cluster-password-reset', true],
+    ['direct', { caller: EXECUTION }, EXECUTION, false],
+    ['direct', {}, 'direct invocation', false],
   ] as const)(
     'names the caller of a %s invocation %j in every log line and in the outcome event, not in the answer',
-    async (mode, fields, caller) => {
+    async (mode, fields, caller, callerVerified) => {
       const { id } = suite.cluster(providerId);
       const from = suite.output.length;
       const result = await invoke(providerId, mode, id, { idempotencyKey: `caller-${id}`, ...fields });
       expect(result.ok).toBe(true);
       expect(result).not.toHaveProperty('caller');
       expect(outcomes(id)).toEqual([
-        { type: 'Cluster Password Reset Succeeded', detail: { ...result, caller } },
+        {
+          type: 'Cluster Password Reset Succeeded',
+          detail: { ...result, stage: STAGE, caller, callerVerified },
+        },
       ]);
       const lines = logLinesSince(from);
       expect(lines.map((line) => line.message)).toContain('password reset finished');
-      for (const line of lines) expect(line.caller, line.message).toBe(caller);
+      for (const line of lines)
+        expect([line.caller, line.callerVerified], line.message).toEqual([caller, callerVerified]);
       // The failure of a later attempt carries it too.
       suite.harness(providerId).addFault({ operation: 'reset', clusterId: id, status: 500, text: 'down' });
       const again = suite.output.length;
@@ -188,9 +192,10 @@ describe.each(PROVIDER_IDS)('%s by HTTP, EventBridge and Step Functions', (provi
     const http = await invoke(providerId, 'http', id, { caller: EXECUTION });
     expect(http.error).toMatchObject({ code: 'VALIDATION_FAILED', fields: [{ field: 'caller' }] });
     const eventbridge = await invoke(providerId, 'eventbridge', id, { caller: EXECUTION });
-    expect(eventbridge).toEqual({
-      thrown: 'ValidationFailed',
-      message: 'Invalid request: caller is not a field of this request',
+    // Answered, not thrown: a retry of the same event would be refused the same way.
+    expect(eventbridge).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION_FAILED', message: 'Invalid request: caller is not a field of this request' },
     });
     const forged = await invoke(providerId, 'direct', id, {
       caller: 'arn:aws:iam::1:user/x\n{"level":"INFO"}',

@@ -137,8 +137,9 @@ describe.each(PROVIDER_IDS)('%s as the secret rotation function', (providerId) =
       'Cluster Password Reset Succeeded',
       'Cluster Password Reset Succeeded',
     ]);
-    // Who asked: the direct first rotation, then Secrets Manager.
-    expect(outcomeCallers(id)).toEqual(['direct invocation', 'secretsmanager.amazonaws.com']);
+    // Who asked: the direct first rotation, then a rotation event (a claim, like a direct caller:
+    // anyone allowed to invoke the function can send one).
+    expect(outcomeCallers(id)).toEqual(['direct invocation', 'rotation event']);
   });
 
   it('retries a failed setSecret with the same token and converges, the invariant holding throughout', async () => {

@@ -120,7 +120,7 @@ describe('the metrics of the composed handler', () => {
     const { error, emf } = await invoke({ region: 'KR', clusterId: '1009123' });
     expect(error?.name).toBe('CredentialsUnavailable');
     expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(1);
-    expect(emf).toHaveLength(2);
+    expect(emf).toHaveLength(3);
     expect(emf[0]).toMatchObject({ provider: 'ncloud-cdss', stage: 'test', RotationFailed: 1 });
     expect(emf[0]._aws.CloudWatchMetrics[0].Namespace).toBe('ClusterPasswordReset');
     expect(emf[1]).toMatchObject({
@@ -130,10 +130,14 @@ describe('the metrics of the composed handler', () => {
     });
   });
 
-  it('counts nothing, and warns of nothing, for a request refused by validation', async () => {
-    const { error, written } = await invoke({ region: 'KR' });
+  it('counts a request refused by validation (every failure is seen), with no outcome event', async () => {
+    const { error, emf, written } = await invoke({ region: 'KR' });
     expect(error?.name).toBe('ValidationFailed');
-    expect(written.join('')).not.toContain('_aws');
+    expect(emf.map((doc) => [doc.RotationFailed, doc.errorCode, doc.invocation])).toEqual([
+      [1, undefined, undefined],
+      [1, 'VALIDATION_FAILED', undefined],
+      [1, undefined, 'direct'],
+    ]);
     expect(written.join('')).not.toContain('No application metrics');
     expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(0);
   });
@@ -178,7 +182,7 @@ describe('the metrics of the composed handler', () => {
         },
       },
     ]);
-    expect(log.keys()).toContainEqual({ caller: EXECUTION });
+    expect(log.keys()).toContainEqual({ caller: EXECUTION, callerVerified: false });
     // The outcome event carries the answer's message: no parameter, no prefix, no SDK message.
     const detail = outcomeDetail();
     expect(detail).toMatchObject({
@@ -205,7 +209,7 @@ describe('the metrics of the composed handler', () => {
       .handler(resetOperation(ncloudCdss, config));
     const answer = (await handler(ncloudHttpEvent('KR', '1009123', {}), lambdaContext())) as { body: string };
     const operator = 'arn:aws:iam::123456789012:user/operator';
-    expect(log.keys()).toContainEqual({ caller: operator });
+    expect(log.keys()).toContainEqual({ caller: operator, callerVerified: true });
     expect(log.errors()[0]?.fields).toMatchObject({ cause: 'ParameterNotFound' });
     expect(outcomeDetail().caller).toBe(operator);
     expect(JSON.parse(answer.body)).not.toHaveProperty('caller');

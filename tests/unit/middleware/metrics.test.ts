@@ -138,6 +138,11 @@ describe('rotation metrics', () => {
         dimensions: [['service', 'stage', 'provider', 'errorCode']],
         metrics: [{ Name: 'RotationFailed', Unit: 'Count' }],
       },
+      {
+        namespace: 'ClusterPasswordReset',
+        dimensions: [['service', 'stage', 'provider', 'invocation']],
+        metrics: [{ Name: 'RotationFailed', Unit: 'Count' }],
+      },
     ]);
     expect(docs[0]).not.toHaveProperty('errorCode');
     expect(docs[1]).toMatchObject({
@@ -147,6 +152,8 @@ describe('rotation metrics', () => {
       errorCode: 'PROVIDER_UNAVAILABLE',
       RotationFailed: 1,
     });
+    expect(docs[2]).toMatchObject({ provider: 'ncloud-cdss', invocation: 'direct', RotationFailed: 1 });
+    expect(docs[2]).not.toHaveProperty('errorCode');
   });
 
   it('flushes when the handler throws an unexpected error (INTERNAL), and in HTTP mode', async () => {
@@ -154,39 +161,64 @@ describe('rotation metrics', () => {
     expect(thrown.error?.name).toBe('InternalError');
     const http = await fail('http', new ResetError('CLUSTER_STATE_CONFLICT', 'cluster is busy'));
     expect((http.response as { statusCode: number }).statusCode).toBe(409);
-    expect(emitted().map((doc) => [doc.errorCode, doc.RotationFailed])).toEqual([
-      [undefined, 1],
-      ['INTERNAL', 1],
-      [undefined, 1],
-      ['CLUSTER_STATE_CONFLICT', 1],
+    expect(emitted().map((doc) => [doc.errorCode, doc.invocation, doc.RotationFailed])).toEqual([
+      [undefined, undefined, 1],
+      ['INTERNAL', undefined, 1],
+      [undefined, 'direct', 1],
+      [undefined, undefined, 1],
+      ['CLUSTER_STATE_CONFLICT', undefined, 1],
+      [undefined, 'http', 1],
     ]);
     // Nothing but the EMF documents: no warning from Powertools.
-    expect(written.join('').trim().split('\n')).toHaveLength(4);
+    expect(written.join('').trim().split('\n')).toHaveLength(6);
   });
 
-  it('emits nothing for a dry run, succeeded or failed', async () => {
+  /** [RotationSucceeded, RotationFailed, errorCode, invocation] of each document emitted. */
+  const counted = () =>
+    emitted().map((doc) => [doc.RotationSucceeded, doc.RotationFailed, doc.errorCode, doc.invocation]);
+  const failureOf = (code: string, invocation: string) => [
+    [undefined, 1, undefined, undefined],
+    [undefined, 1, code, undefined],
+    [undefined, 1, undefined, invocation],
+  ];
+
+  it('counts no success for a dry run, but counts its failure', async () => {
     const dry = { ...ENVELOPE, dryRun: true };
     await succeed('direct', { ...SUCCESS, dryRun: true }, dry);
-    await fail('direct', new ResetError('CLUSTER_NOT_FOUND', 'no such cluster'), dry);
-    expect(emitted()).toEqual([]);
-  });
-
-  it('emits nothing for a replay, succeeded or failed, nor for ROTATION_IN_PROGRESS or a validation refusal', async () => {
-    await succeed('direct', replayOf({ ...SUCCESS }));
-    await fail('direct', new ResetError('PROVIDER_REJECTED', 'refused', { replayed: true }));
-    await fail('http', new ResetError('ROTATION_IN_PROGRESS', 'another rotation holds the lease'));
-    await fail('http', new ResetError('VALIDATION_FAILED', 'Invalid request'), null);
     expect(emitted()).toEqual([]);
     // Nor the "No application metrics to publish" warning Powertools gives an empty flush.
     expect(written.join('')).toBe('');
-    // The same success and failure, not replayed, are counted.
-    await succeed('direct', { ...SUCCESS });
-    await fail('direct', new ResetError('PROVIDER_REJECTED', 'refused'));
-    expect(emitted().map((doc) => [doc.RotationSucceeded, doc.RotationFailed, doc.errorCode])).toEqual([
-      [1, undefined, undefined],
-      [undefined, 1, undefined],
-      [undefined, 1, 'PROVIDER_REJECTED'],
+    await fail('direct', new ResetError('CLUSTER_NOT_FOUND', 'no such cluster'), dry);
+    expect(counted()).toEqual(failureOf('CLUSTER_NOT_FOUND', 'direct'));
+  });
+
+  it('counts no success for a replay, but every failed invocation: replayed, ROTATION_IN_PROGRESS, refused by validation', async () => {
+    await succeed('direct', replayOf({ ...SUCCESS }));
+    expect(emitted()).toEqual([]);
+    await fail('direct', new ResetError('PROVIDER_REJECTED', 'refused', { replayed: true }));
+    await fail('http', new ResetError('ROTATION_IN_PROGRESS', 'another rotation holds the lease'));
+    await fail('eventbridge', new ResetError('VALIDATION_FAILED', 'Invalid request'), null);
+    expect(counted()).toEqual([
+      ...failureOf('PROVIDER_REJECTED', 'direct'),
+      ...failureOf('ROTATION_IN_PROGRESS', 'http'),
+      ...failureOf('VALIDATION_FAILED', 'eventbridge'),
     ]);
+  });
+
+  it('counts a failure that left no result at all as INTERNAL', async () => {
+    // A middleware's own failure before normalize-response could build a result (here, it is absent).
+    const run = await runChain(
+      [
+        rotationMetrics({ provider: 'ncloud-cdss', stage: 'test', metrics: metrics() }),
+        given({ mode: 'rotation' }),
+      ],
+      {},
+      async () => {
+        throw new TypeError('boom');
+      },
+    );
+    expect(run.error).toBeInstanceOf(TypeError);
+    expect(counted()).toEqual(failureOf('INTERNAL', 'rotation'));
   });
 
   it("counts only a Secrets Manager rotation's last step as a success, but every step's failure", async () => {
@@ -206,10 +238,9 @@ describe('rotation metrics', () => {
     await runChain(stepChain('setSecret'), {}, async () => {
       throw new ResetError('PROVIDER_THROTTLED', 'slow down');
     });
-    expect(emitted().map((doc) => [doc.RotationSucceeded, doc.RotationFailed, doc.errorCode])).toEqual([
-      [1, undefined, undefined],
-      [undefined, 1, undefined],
-      [undefined, 1, 'PROVIDER_THROTTLED'],
+    expect(counted()).toEqual([
+      [1, undefined, undefined, undefined],
+      ...failureOf('PROVIDER_THROTTLED', 'rotation'),
     ]);
   });
 });
@@ -287,6 +318,11 @@ describe('provider latency', () => {
       {
         namespace: 'ClusterPasswordReset',
         dimensions: [['service', 'stage', 'provider', 'errorCode']],
+        metrics: [{ Name: 'RotationFailed', Unit: 'Count' }],
+      },
+      {
+        namespace: 'ClusterPasswordReset',
+        dimensions: [['service', 'stage', 'provider', 'invocation']],
         metrics: [{ Name: 'RotationFailed', Unit: 'Count' }],
       },
     ]);

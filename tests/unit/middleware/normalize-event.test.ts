@@ -257,21 +257,39 @@ describe('normalize-event', () => {
       expect(run.internal.input).toMatchObject({ caller: EXECUTION });
     });
 
-    it('is secretsmanager.amazonaws.com for a rotation event', async () => {
-      expect(
-        await callerOfRun({
-          Step: 'createSecret',
-          SecretId: 'cluster-password-reset/test/ncloud-cdss/KR/1',
-          ClientRequestToken: '6f1c2a4e-0b7d-4c1e-9a3f-2d5e8b9c0a11',
-        }),
-      ).toBe('secretsmanager.amazonaws.com');
+    it('is "rotation event", never a service principal, for a payload of the rotation shape: anyone allowed to invoke can send one', async () => {
+      const run = await runChain(chain, {
+        Step: 'createSecret',
+        SecretId: 'cluster-password-reset/test/ncloud-cdss/KR/1',
+        ClientRequestToken: '6f1c2a4e-0b7d-4c1e-9a3f-2d5e8b9c0a11',
+      });
+      expect(run.internal.caller).toBe('rotation event');
+      expect(run.internal.callerVerified).toBe(false);
+      expect(JSON.stringify(run.internal)).not.toContain('amazonaws.com');
     });
 
-    it('is appended to the keys of every later log line of the invocation', async () => {
+    it.each([
+      ['a signed HTTP request', () => ncloudHttpEvent('KR', '1'), true],
+      [
+        'an EventBridge event',
+        () => eventBridgeEvent({ provider: 'ncloud-cdss', region: 'KR', clusterId: '7' }),
+        true,
+      ],
+      [
+        'a direct payload that names its caller',
+        () => ({ region: 'KR', clusterId: '7', caller: EXECUTION }),
+        false,
+      ],
+      ['a direct payload that does not', () => ({ region: 'KR', clusterId: '7' }), false],
+    ])('marks the caller of %s as verified: %s', async (_name, event, verified) => {
+      expect((await runChain(chain, event())).internal.callerVerified).toBe(verified);
+    });
+
+    it('is appended, with whether it is verified, to the keys of every later log line of the invocation', async () => {
       const appendKeys = vi.spyOn(logger, 'appendKeys');
       try {
         await runChain(chain, { region: 'KR', clusterId: '7', caller: EXECUTION });
-        expect(appendKeys).toHaveBeenCalledWith({ caller: EXECUTION });
+        expect(appendKeys).toHaveBeenCalledWith({ caller: EXECUTION, callerVerified: false });
       } finally {
         appendKeys.mockRestore();
       }

@@ -8,6 +8,7 @@ import type { SuccessResult } from '../../../lib/result.ts';
 import { replayOf } from '../../../lib/rotation/replay.ts';
 import { given, runChain } from '../../support/chain.ts';
 import { ncloudHttpEvent } from '../../support/events.ts';
+import { trackSecret } from '../../support/leak-scan.ts';
 
 const OPTIONS = { provider: 'ncloud-cdss', operation: 'reset-cmak-password' } as const;
 
@@ -79,14 +80,50 @@ describe('normalize-response', () => {
     const request = await failWith('eventbridge', refused);
     expect(request.error).toBeUndefined();
     expect(request.response).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
-    // Any other refusal of an EventBridge request is thrown: Lambda retries it, then keeps the event.
-    const other = await failWith(
-      'eventbridge',
-      validationFailed([{ field: 'clusterId', rule: 'is required' }]),
-    );
+  });
+
+  it('answers an EventBridge request that breaks any rule of the envelope: a retry would fail the same way', async () => {
+    const misspelt = validationFailed([{ field: 'clusterID', rule: 'is not a field of this request' }]);
+    const request = await failWith('eventbridge', misspelt);
+    expect(request.error).toBeUndefined();
+    expect(request.response).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION_FAILED', retryable: false, fields: [{ field: 'clusterID' }] },
+    });
+    // Its other failures are thrown: Lambda retries them, then keeps the event for an operator.
+    for (const error of [
+      new ResetError('PROVIDER_UNAVAILABLE', 'down'),
+      new ResetError('CREDENTIALS_UNAVAILABLE', 'no credentials'),
+    ]) {
+      expect((await failWith('eventbridge', error)).error?.name).toBe(error.name);
+    }
+  });
+
+  it('answers, rather than throws, a direct payload refused for carrying a password: Lambda keeps no copy', async () => {
+    const refused = validationFailed([
+      { field: 'password', rule: 'must not be sent in … a Step Functions input' },
+    ]);
+    const request = await failWith('direct', refused);
+    expect(request.error).toBeUndefined();
+    expect(request.response).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION_FAILED', fields: [{ field: 'password' }] },
+    });
+    // Another refusal of a direct payload is thrown, named for Step Functions' Retry and Catch.
+    const other = await failWith('direct', validationFailed([{ field: 'clusterId', rule: 'is required' }]));
     expect(other.error?.name).toBe('ValidationFailed');
-    // And a password refused in a direct payload is thrown as before.
-    expect((await failWith('direct', refused)).error?.name).toBe('ValidationFailed');
+  });
+
+  it('answers a direct payload holding a password even when another rule failed first', async () => {
+    // The caller rule is checked before the fields: the payload still holds the password.
+    const payload = { region: 'KR', clusterId: '1', password: 'Held-in-payload-1!', caller: 'bad caller' };
+    trackSecret(payload.password);
+    const run = await runChain([normalizeResponse(OPTIONS), given({ mode: 'direct' })], payload, async () => {
+      throw validationFailed([{ field: 'caller', rule: 'must be 1-512 letters' }]);
+    });
+    expect(run.error).toBeUndefined();
+    expect(run.response).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    expect(JSON.stringify(run.response)).not.toContain(payload.password);
   });
 
   it('hides an unexpected error behind INTERNAL with the request id', async () => {

@@ -62,7 +62,11 @@ const SUCCESS: SuccessResult = {
 
 /** The chain as lib/handler.ts orders it: publishOutcome's after/onError run once the result is built. */
 const chainFor = (mode: InvocationMode, envelope: Envelope | null = ENVELOPE) => [
-  publishOutcome({ client: new EventBridgeClient({ region: 'eu-central-1' }), eventBusName: BUS }),
+  publishOutcome({
+    client: new EventBridgeClient({ region: 'eu-central-1' }),
+    eventBusName: BUS,
+    stage: 'test',
+  }),
   normalizeResponse(OPTIONS),
   given(envelope ? { mode, envelope } : { mode }),
 ];
@@ -99,7 +103,7 @@ afterEach(() => {
 });
 
 describe('publish-outcome', () => {
-  it('puts "Cluster Password Reset Succeeded" with the result as detail after a success', async () => {
+  it('puts "Cluster Password Reset Succeeded" with the result and the stage as detail after a success', async () => {
     const run = await succeed('direct', SUCCESS);
     expect(run.error).toBeUndefined();
     expect(run.response).toBe(SUCCESS);
@@ -109,7 +113,7 @@ describe('publish-outcome', () => {
           {
             Source: 'cluster-password-reset',
             DetailType: 'Cluster Password Reset Succeeded',
-            Detail: JSON.stringify(SUCCESS),
+            Detail: JSON.stringify({ ...SUCCESS, stage: 'test' }),
             EventBusName: BUS,
           },
         ],
@@ -117,11 +121,12 @@ describe('publish-outcome', () => {
     ]);
   });
 
-  it('adds who asked to the detail, and to nothing else', async () => {
+  it('adds who asked, and whether AWS vouches for it, to the detail, and to nothing else', async () => {
     const caller = 'arn:aws:iam::123456789012:user/operator';
     const asked: ResetMiddleware = {
       before: (request) => {
         request.internal.caller = caller;
+        request.internal.callerVerified = true;
       },
     };
     const ok = await runChain([...chainFor('http'), asked], {}, async () => SUCCESS);
@@ -129,8 +134,14 @@ describe('publish-outcome', () => {
       throw new ResetError('PROVIDER_UNAVAILABLE', 'Naver Cloud could not be reached');
     });
     const [success, failure] = putInputs().map((input) => JSON.parse(input.Entries?.[0]?.Detail ?? '{}'));
-    expect(success).toStrictEqual({ ...SUCCESS, caller });
-    expect(failure).toMatchObject({ ok: false, caller, error: { code: 'PROVIDER_UNAVAILABLE' } });
+    expect(success).toStrictEqual({ ...SUCCESS, stage: 'test', caller, callerVerified: true });
+    expect(failure).toMatchObject({
+      ok: false,
+      stage: 'test',
+      caller,
+      callerVerified: true,
+      error: { code: 'PROVIDER_UNAVAILABLE' },
+    });
     // The answers are the normalized result alone.
     expect(JSON.parse((ok.response as { body: string }).body)).toStrictEqual(SUCCESS);
     expect(failed.error?.message).toBe('Naver Cloud could not be reached');
@@ -139,7 +150,9 @@ describe('publish-outcome', () => {
   it('publishes the result, not the HTTP answer, after a success over HTTP', async () => {
     const run = await succeed('http', SUCCESS);
     expect((run.response as { body: string }).body).toBe(JSON.stringify(SUCCESS));
-    expect(putInputs().map((input) => input.Entries?.[0]?.Detail)).toEqual([JSON.stringify(SUCCESS)]);
+    expect(putInputs().map((input) => input.Entries?.[0]?.Detail)).toEqual([
+      JSON.stringify({ ...SUCCESS, stage: 'test' }),
+    ]);
   });
 
   it('puts "Cluster Password Reset Failed" with the normalized failure as detail', async () => {
@@ -177,7 +190,7 @@ describe('publish-outcome', () => {
           {
             Source: 'cluster-password-reset',
             DetailType: 'Cluster Password Reset Failed',
-            Detail: body,
+            Detail: JSON.stringify({ ...JSON.parse(body), stage: 'test' }),
             EventBusName: BUS,
           },
         ],
@@ -232,6 +245,42 @@ describe('publish-outcome', () => {
     const run = await fail('http', new ResetError('VALIDATION_FAILED', 'Invalid request'), null);
     expect((run.response as { statusCode: number }).statusCode).toBe(400);
     expect(putInputs()).toEqual([]);
+  });
+
+  it('publishes a Secrets Manager rotation refused before its secret named a cluster, with the secret it named', async () => {
+    const secretId = 'cluster-password-reset/test/ncloud-cdss/KR/1009123';
+    const named: ResetMiddleware = {
+      before: (request) => {
+        request.internal.rotation = { step: 'createSecret', secretId, token: 't'.repeat(32) };
+        request.internal.caller = 'rotation event';
+        request.internal.callerVerified = false;
+      },
+    };
+    const refusal = new ResetError('VALIDATION_FAILED', 'Invalid request: SecretId has rotation turned off', {
+      fields: [{ field: 'SecretId', rule: 'has rotation turned off' }],
+    });
+    const run = await runChain([...chainFor('rotation', null), named], {}, async () => {
+      throw refusal;
+    });
+    // Thrown still: Secrets Manager retries, and marks the rotation failed.
+    expect(run.error?.name).toBe('ValidationFailed');
+    const [input] = putInputs();
+    expect(input?.Entries?.[0]?.DetailType).toBe('Cluster Password Reset Failed');
+    const detail = JSON.parse(input?.Entries?.[0]?.Detail ?? '{}');
+    expect(detail).toMatchObject({
+      ok: false,
+      stage: 'test',
+      secretId,
+      caller: 'rotation event',
+      callerVerified: false,
+      error: { code: 'VALIDATION_FAILED', fields: [{ field: 'SecretId', rule: 'has rotation turned off' }] },
+    });
+    expect(detail).not.toHaveProperty('clusterId');
+    // The same refusal of a request in any other mode is the caller's to see: no event.
+    await runChain([...chainFor('direct', null), named], {}, async () => {
+      throw refusal;
+    });
+    expect(putInputs()).toHaveLength(1);
   });
 
   it('publishes nothing for a failure answered again from a key record (replayed)', async () => {
