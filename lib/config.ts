@@ -27,6 +27,11 @@ export interface Config {
    * handler checks at start that its provider's rule can still be met (lib/handler.ts).
    */
   passwordExcludeCharacters: string;
+  /**
+   * The clusters this stage may rotate (ALLOWED_CLUSTERS): `provider/region/clusterId` patterns,
+   * `*` for any run of characters; absent: every cluster its credentials reach.
+   */
+  allowedClusters?: readonly RegExp[];
 }
 
 const positiveInt = (value: string | undefined, fallback: number, name: string): number => {
@@ -87,6 +92,35 @@ export const providerEndpoint = (value: string, name: string): string => {
   );
 };
 
+/**
+ * ALLOWED_CLUSTERS: a JSON list or a comma-separated list of `provider/region/clusterId` patterns,
+ * each part a word or `*`-globbed word. A malformed list stops the function at start.
+ */
+export const clusterPatterns = (value: string): RegExp[] => {
+  const text = value.trim();
+  let entries: unknown;
+  try {
+    entries = text.startsWith('[') ? JSON.parse(text) : text.split(',').map((entry) => entry.trim());
+  } catch {
+    throw new Error(
+      'ALLOWED_CLUSTERS must be a JSON list or a comma-separated list of provider/region/clusterId patterns',
+    );
+  }
+  if (!Array.isArray(entries) || entries.length === 0)
+    throw new Error('ALLOWED_CLUSTERS must list at least one provider/region/clusterId pattern');
+  return entries.map((entry) => {
+    if (typeof entry !== 'string' || !/^[A-Za-z0-9*_.-]+\/[A-Za-z0-9*_.-]+\/[A-Za-z0-9*_.-]+$/.test(entry))
+      throw new Error(
+        `ALLOWED_CLUSTERS: ${JSON.stringify(entry)} is not a provider/region/clusterId pattern (letters, digits, . _ - and *)`,
+      );
+    const body = entry
+      .split('*')
+      .map((part) => part.replace(/[.]/g, '\\.'))
+      .join('[^/]*');
+    return new RegExp(`^${body}$`);
+  });
+};
+
 export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const stage = env.STAGE ?? 'dev';
   const config: Config = {
@@ -104,6 +138,9 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     deadlineReserveMs: positiveInt(env.DEADLINE_RESERVE_MS, 2_000, 'DEADLINE_RESERVE_MS'),
     // Absent: the default set; empty: nothing excluded.
     passwordExcludeCharacters: env.PASSWORD_EXCLUDE_CHARACTERS ?? DEFAULT_EXCLUDE_CHARACTERS,
+    ...(nonEmpty(env.ALLOWED_CLUSTERS?.trim()) === undefined
+      ? {}
+      : { allowedClusters: clusterPatterns(env.ALLOWED_CLUSTERS as string) }),
     ...(nonEmpty(env.FINGERPRINT_KEY_SECRET) === undefined
       ? {}
       : { fingerprintKeySecret: env.FINGERPRINT_KEY_SECRET as string }),

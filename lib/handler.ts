@@ -6,6 +6,8 @@ import { type Config, readConfig } from './config.ts';
 import { ResetError } from './errors.ts';
 import { rotationHistory } from './history.ts';
 import { logger } from './logger.ts';
+import { clusterAllowList } from './middleware/cluster-allow-list.ts';
+import { clusterBinding } from './middleware/cluster-binding.ts';
 import { invocationMode, type ResetMiddleware, ResetRequest } from './middleware/invocation.ts';
 import { rotationMetrics, timedProvider } from './middleware/metrics.ts';
 import { normalizeEvent } from './middleware/normalize-event.ts';
@@ -29,7 +31,7 @@ import { SecretStore } from './rotation/secret-store.ts';
 /**
  * The middleware chain, in order: the invocation mode (decided once), logging, metrics, outcome
  * events, answer shape, event → envelope fields (for a Secrets Manager rotation event, from the secret's
- * tags), validation, credentials. (Middy runs `after`/`onError` in reverse, so the outcome is published
+ * name and its cluster's binding), validation, the cluster's binding (secret and account), credentials. (Middy runs `after`/`onError` in reverse, so the outcome is published
  * and counted once normalize-response has built it, on success and on error alike.)
  */
 export const resetMiddleware = <C>(
@@ -40,6 +42,7 @@ export const resetMiddleware = <C>(
   // password rule impossible) stops the function here, at start.
   provider.checkSettings?.(config);
   withPasswordSettings(provider, config);
+  const records = rotationRecords(dynamoDbClient, config.lockTable, config.leaseSeconds);
   return [
     invocationMode(),
     injectLambdaContext(logger, { resetKeys: true }),
@@ -55,8 +58,12 @@ export const resetMiddleware = <C>(
     rotationSecret({
       provider,
       secrets: new SecretStore(secretsManagerClient, { kmsKeyId: config.secretsKmsKeyId }),
+      bindings: records.bindings,
+      secretPrefix: config.secretPrefix,
     }),
     validate({ provider, config }),
+    clusterAllowList({ provider: provider.id, allowed: config.allowedClusters }),
+    clusterBinding({ provider: provider.id, bindings: records.bindings }),
     providerCredentials({ provider, config }),
   ];
 };

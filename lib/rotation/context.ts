@@ -5,6 +5,7 @@ import type { Envelope } from '../envelope.ts';
 import { logger } from '../logger.ts';
 import type { ProviderClient, ProviderDefinition, Target } from '../providers/types.ts';
 import type { PasswordReport, SuccessResult } from '../result.ts';
+import { Bindings } from './binding.ts';
 import type { RequestFingerprints } from './fingerprint.ts';
 import { KeyRecords } from './key-record.ts';
 import { type LeaseEntry, type LeaseHolding, Leases, leaseKeyOf } from './lease.ts';
@@ -20,6 +21,7 @@ export interface RotationRecords {
   leases: Leases;
   keys: KeyRecords;
   versions: VersionRecords;
+  bindings: Bindings;
 }
 
 export const rotationRecords = (
@@ -32,6 +34,7 @@ export const rotationRecords = (
     leases: new Leases(table, leaseSeconds),
     keys: new KeyRecords(table),
     versions: new VersionRecords(table),
+    bindings: new Bindings(table),
   };
 };
 

@@ -3,6 +3,7 @@ import { definedOnly } from '../defined.ts';
 import { validationFailed } from '../errors.ts';
 import { generatePassword } from '../password/policy.ts';
 import type { ErrorReport, PasswordReport, SuccessResult } from '../result.ts';
+import { bindingMismatch } from './binding.ts';
 import { prepare, type Rotation, type RotationDeps, type RotationRequest, withLease } from './context.ts';
 import { keyRecordKey, replayedFailure } from './key-record.ts';
 import { ownSecret, rollForward } from './protocol.ts';
@@ -108,7 +109,9 @@ const rotateStored = async <C>(rotation: Rotation<C>): Promise<SuccessResult> =>
   // The cluster and the secret are checked before anything is written: a request for an unknown
   // or busy cluster, or naming another cluster's secret, leaves nothing behind.
   const facts = await client.assertReady();
-  const secret = (await rollForward(rotation, await ownSecret(rotation))) ?? (await createSecret(rotation));
+  const found = await ownSecret(rotation);
+  await bindCluster(rotation, found);
+  const secret = (await rollForward(rotation, found)) ?? (await createSecret(rotation));
   const report: PasswordReport = {
     source: request.envelope.password === undefined ? 'generated' : 'supplied',
     stored: true,
@@ -154,6 +157,36 @@ const rotateStored = async <C>(rotation: Rotation<C>): Promise<SuccessResult> =>
   const value = passwordValue(rotation.target, password, facts.username);
   if ((await deps.secrets.putPending(secretName, versionId, value)) === 'taken') throw keyExpired();
   return send(password);
+};
+
+/**
+ * The cluster's secret and account are bound once, by the first rotation that stores its password
+ * (or the first after an upgrade, for a secret an earlier release created): later requests and
+ * Secrets Manager's rotations take them from the binding, never from the secret's tags.
+ */
+const bindCluster = async <C>(rotation: Rotation<C>, secret: SecretState | undefined): Promise<void> => {
+  const { deps, target, secretName, request } = rotation;
+  const wanted = {
+    secretName,
+    account: request.envelope.account,
+    ...(target.projectId === undefined ? {} : { projectId: target.projectId }),
+  };
+  let binding = await deps.records.bindings.read(target);
+  if (!binding) {
+    // A new cluster's secret has its default name; a secret of another name is bound only if an
+    // earlier release created it for this cluster.
+    if (!secret && secretName !== defaultSecretName(deps.config.secretPrefix, target)) {
+      throw validationFailed([
+        {
+          field: 'secretId',
+          rule: `names no secret of this cluster; a new cluster's password is kept in ${defaultSecretName(deps.config.secretPrefix, target)}`,
+        },
+      ]);
+    }
+    binding = await deps.records.bindings.bind(target, wanted);
+  }
+  const mismatch = bindingMismatch(binding, wanted);
+  if (mismatch) throw mismatch;
 };
 
 const createSecret = async <C>(rotation: Rotation<C>): Promise<SecretState> => {

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bindingKeyOf } from '../../lib/rotation/binding.ts';
 import { leaseKeyOf } from '../../lib/rotation/lease.ts';
 import { defaultSecretName } from '../../lib/rotation/secret-store.ts';
 import { versionRecordKey } from '../../lib/rotation/version-record.ts';
@@ -424,6 +425,7 @@ describe('IAM conditions of the roles', () => {
     expect(patterns).toEqual([
       `lease#${provider}#*`,
       `key#${provider}#*`,
+      `binding#${provider}#*`,
       `version#${SECRETS}/${provider}/*`,
     ]);
     // Every key its function uses (lib/rotation: leaseKeyOf, versionRecordKey, rotate.ts's key#…)…
@@ -433,6 +435,7 @@ describe('IAM conditions of the roles', () => {
       return [
         leaseKeyOf(target),
         `key#${p}#evt-1`,
+        bindingKeyOf(target),
         versionRecordKey(secretName, 'b7f2c1d0-0000-4000-8000-000000000000'),
         // A secret named in the request, or by Secrets Manager's rotation, under the provider's root.
         versionRecordKey(`${prefix}/${p}/eu-de/custom-name`, 'v1'),
@@ -451,7 +454,7 @@ describe('IAM conditions of the roles', () => {
           key,
         ).toBe(false);
     }
-    for (const key of keysOf(provider, 'cluster-password-reset/prod').slice(2)) {
+    for (const key of keysOf(provider, 'cluster-password-reset/prod').slice(3)) {
       expect(
         patterns.some((p) => like(p, key)),
         key,

@@ -313,6 +313,10 @@ export const rotationWorld = () => {
         expiresAt: Math.floor(Date.now() / 1000) + 3600,
       });
     },
+    /** The cluster bound to a secret and an account (lib/rotation/binding.ts). */
+    binding: async (secretName: string, account = 'default') => {
+      await put(`binding#ncloud-cdss#KR#1009123`, { secretName, account });
+    },
     /** Any item, as an earlier release may have written it. */
     item: async (pk: string, fields: Record<string, string | number | boolean>) => {
       await put(pk, fields);
@@ -376,6 +380,10 @@ export const rotationWorld = () => {
     keyRecord: async (key: string) => {
       const found = await read(`key#ncloud-cdss#${key}`);
       return found && { state: found.state?.S, expires: found.expiresAt !== undefined };
+    },
+    binding: async () => {
+      const found = await read('binding#ncloud-cdss#KR#1009123');
+      return found && { secretName: found.secretName?.S, account: found.account?.S };
     },
     rawItem: read,
   };

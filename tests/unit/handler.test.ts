@@ -1,8 +1,9 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readConfig } from '../../lib/config.ts';
 import { resetMiddleware, resetOperation } from '../../lib/handler.ts';
 import { logger } from '../../lib/logger.ts';
@@ -81,9 +82,13 @@ describe('the start of a function', () => {
 describe('the metrics of the composed handler', () => {
   const eventBridge = mockClient(EventBridgeClient);
   const ssm = mockClient(SSMClient);
+  // The lease table: no cluster of these tests is bound yet.
+  const dynamo = mockClient(DynamoDBClient);
+  beforeEach(() => dynamo.on(GetItemCommand).resolves({}));
   afterEach(() => {
     eventBridge.reset();
     ssm.reset();
+    dynamo.reset();
     vi.restoreAllMocks();
   });
 

@@ -1,3 +1,4 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeSecretCommand,
@@ -21,6 +22,8 @@ import { trackSecret } from '../../support/leak-scan.ts';
 // rather than thrown (no Lambda retry, no on-failure copy).
 
 const eventBridge = mockClient(EventBridgeClient);
+// The lease table: the cluster of NAME is bound to it, unless a test says otherwise.
+const dynamo = mockClient(DynamoDBClient);
 const sm = mockClient(SecretsManagerClient);
 const ssm = mockClient(SSMClient);
 const config = readConfig({ STAGE: 'test' });
@@ -47,9 +50,10 @@ interface Emf {
 
 beforeEach(() => {
   eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+  dynamo.on(GetItemCommand).resolves({ Item: { secretName: { S: NAME }, account: { S: 'default' } } });
 });
 afterEach(() => {
-  for (const mock of [eventBridge, sm, ssm]) mock.reset();
+  for (const mock of [eventBridge, sm, ssm, dynamo]) mock.reset();
   vi.restoreAllMocks();
 });
 
@@ -107,10 +111,22 @@ describe('a Secrets Manager rotation refused before its secret named a cluster',
       () =>
         sm.on(DescribeSecretCommand).rejects(new ResourceNotFoundException({ message: 'no', $metadata: {} })),
     ],
-    ['its managed-by tag was removed', () => secretWith(OWN_TAGS.filter((tag) => tag.Key !== 'managed-by'))],
     [
-      'it is tagged with another provider',
-      () => secretWith(OWN_TAGS.map((tag) => (tag.Key === 'provider' ? { ...tag, Value: 'otc-css' } : tag))),
+      'no rotation has bound it to its cluster',
+      () => {
+        secretWith(OWN_TAGS);
+        dynamo.on(GetItemCommand).resolves({});
+      },
+    ],
+    [
+      'it is named as another provider’s',
+      () =>
+        sm.on(DescribeSecretCommand).resolves({
+          Name: 'cluster-password-reset/test/otc-css/eu-de/x',
+          ARN: 'arn:aws:secretsmanager:eu-central-1:1:secret:x',
+          RotationEnabled: true,
+          Tags: OWN_TAGS,
+        }),
     ],
     ['its rotation is turned off', () => secretWith(OWN_TAGS, false)],
   ])('is counted, alarmed on and published when %s', async (_name, setup) => {

@@ -10,6 +10,7 @@ import { invocationMode } from '../../../lib/middleware/invocation.ts';
 import { normalizeEvent } from '../../../lib/middleware/normalize-event.ts';
 import { rotationSecret } from '../../../lib/middleware/rotation-secret.ts';
 import { ncloudCdss } from '../../../lib/providers/ncloud/index.ts';
+import type { Binding, Bindings } from '../../../lib/rotation/binding.ts';
 import { SecretStore } from '../../../lib/rotation/secret-store.ts';
 import { runChain } from '../../support/chain.ts';
 import { eventBridgeEvent, ncloudHttpEvent } from '../../support/events.ts';
@@ -19,12 +20,24 @@ const NAME = 'cluster-password-reset/test/ncloud-cdss/KR/1009123';
 const ARN = `arn:aws:secretsmanager:eu-central-1:123456789012:secret:${NAME}-AbCdEf`;
 const TOKEN = '6f1c2a4e-0b7d-4c1e-9a3f-2d5e8b9c0a11';
 
+/** The cluster's binding as the lease table holds it (lib/rotation/binding.ts); none: unbound. */
+let bound: Binding | undefined;
+const bindingReads: unknown[] = [];
+const bindings = {
+  read: async (target: unknown) => {
+    bindingReads.push(target);
+    return bound;
+  },
+} as unknown as Bindings;
+
 const chain = [
   invocationMode(),
   normalizeEvent({ provider: 'ncloud-cdss' }),
   rotationSecret({
     provider: ncloudCdss,
     secrets: new SecretStore(new SecretsManagerClient({ region: 'eu-central-1' })),
+    bindings,
+    secretPrefix: 'cluster-password-reset/test',
   }),
 ];
 
@@ -56,9 +69,11 @@ const rejection = async (event: unknown): Promise<ResetError> => {
 describe('rotation-secret', () => {
   beforeEach(() => {
     sm.reset();
+    bound = { secretName: NAME, account: 'prod' };
+    bindingReads.length = 0;
   });
 
-  it("takes the envelope's fields from the secret's tags, the key from the token", async () => {
+  it("takes the cluster from the secret's name, the account from the cluster's binding, the key from the token", async () => {
     secretWith();
     const run = await runChain(chain, rotationEvent());
     expect(run.error).toBeUndefined();
@@ -71,10 +86,12 @@ describe('rotation-secret', () => {
       idempotencyKey: TOKEN,
     });
     expect(sm.commandCalls(DescribeSecretCommand).map((c) => c.args[0].input)).toEqual([{ SecretId: NAME }]);
+    expect(bindingReads).toEqual([{ provider: 'ncloud-cdss', region: 'KR', clusterId: '1009123' }]);
   });
 
-  it('names the secret by its Name when the event names it by ARN, and reads the project-id tag', async () => {
-    secretWith([...OWN_TAGS, { Key: 'project-id', Value: '0123456789abcdef0123456789abcdef' }]);
+  it('names the secret by its Name when the event names it by ARN, and takes the project from the binding', async () => {
+    secretWith();
+    bound = { secretName: NAME, account: 'prod', projectId: '0123456789abcdef0123456789abcdef' };
     const run = await runChain(chain, rotationEvent(ARN));
     expect(sm.commandCalls(DescribeSecretCommand).map((c) => c.args[0].input)).toEqual([{ SecretId: ARN }]);
     expect(run.internal.input).toEqual({
@@ -88,16 +105,18 @@ describe('rotation-secret', () => {
     });
   });
 
-  it('leaves out the fields whose tags are missing', async () => {
-    secretWith(OWN_TAGS.filter((tag) => tag.Key !== 'account'));
+  it('ignores the tags: a secret retagged as another cluster, or another account, still names its own', async () => {
+    secretWith(
+      OWN_TAGS.map((tag) =>
+        tag.Key === 'cluster-id'
+          ? { ...tag, Value: '1009999' }
+          : tag.Key === 'account'
+            ? { ...tag, Value: 'evil' }
+            : tag,
+      ),
+    );
     const run = await runChain(chain, rotationEvent());
-    expect(run.internal.input).toEqual({
-      provider: 'ncloud-cdss',
-      region: 'KR',
-      clusterId: '1009123',
-      secretId: NAME,
-      idempotencyKey: TOKEN,
-    });
+    expect(run.internal.input).toMatchObject({ clusterId: '1009123', account: 'prod' });
   });
 
   it.each([
@@ -108,13 +127,41 @@ describe('rotation-secret', () => {
       'names no secret',
     ],
     [
-      'a secret without the managed-by tag',
-      () => secretWith(OWN_TAGS.filter((tag) => tag.Key !== 'managed-by')),
-      'names a secret this project did not create (it has no identity tags)',
+      'a secret no rotation has bound to its cluster (one created by someone else under the name)',
+      () => {
+        secretWith();
+        bound = undefined;
+      },
+      'is not bound to its cluster: a rotation by a request (HTTP, EventBridge or Step Functions) binds it, or an operator with npm run bind',
+    ],
+    [
+      'a secret whose cluster is bound to another secret',
+      () => {
+        secretWith();
+        bound = { secretName: `${NAME}-other`, account: 'prod' };
+      },
+      'is not bound to its cluster: a rotation by a request (HTTP, EventBridge or Step Functions) binds it, or an operator with npm run bind',
+    ],
+    [
+      'a secret whose name is not a cluster’s',
+      () =>
+        sm.on(DescribeSecretCommand).resolves({
+          ARN,
+          Name: 'cluster-password-reset/test/ncloud-cdss/custom',
+          RotationEnabled: true,
+          Tags: OWN_TAGS,
+        }),
+      "names no cluster's secret: a cluster's secret is named cluster-password-reset/test/{provider}/{region}/{clusterId}",
     ],
     [
       "another provider's secret",
-      () => secretWith(OWN_TAGS.map((tag) => (tag.Key === 'provider' ? { ...tag, Value: 'otc-css' } : tag))),
+      () =>
+        sm.on(DescribeSecretCommand).resolves({
+          ARN,
+          Name: 'cluster-password-reset/test/otc-css/eu-de/x',
+          RotationEnabled: true,
+          Tags: OWN_TAGS,
+        }),
       'names a secret of provider "otc-css"; this function rotates ncloud-cdss secrets only',
     ],
     ['a secret with rotation turned off', () => secretWith(OWN_TAGS, false), 'has rotation turned off'],
@@ -137,5 +184,6 @@ describe('rotation-secret', () => {
     expect(run.internal.mode).toBe(mode);
     expect(run.internal.input).toEqual(without.internal.input);
     expect(sm.calls()).toEqual([]);
+    expect(bindingReads).toEqual([]);
   });
 });

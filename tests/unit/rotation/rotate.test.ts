@@ -47,6 +47,9 @@ describe('a rotation asked for under an idempotency key', () => {
       'ddb:GetItem lease',
       'provider:assertReady',
       'sm:DescribeSecret',
+      'ddb:GetItem binding',
+      'ddb:PutItem binding',
+      'ddb:GetItem binding',
       'ddb:GetItem version',
       'sm:PutSecretValue',
       'ddb:UpdateItem lease',
@@ -123,6 +126,49 @@ describe('a rotation asked for under an idempotency key', () => {
     });
     expect(calls('sm:PutSecretValue')).toEqual([]);
     expect(script.sentPasswords).toEqual([]);
+  });
+
+  describe('the cluster’s binding (its one secret, its account)', () => {
+    it('is written once, by the first rotation that stores a password, and read by every later one', async () => {
+      await rotate({ account: 'team-a' });
+      expect(await world.binding()).toEqual({ secretName: SECRET_NAME, account: 'team-a' });
+      world.log.length = 0;
+      await rotate({ idempotencyKey: 'key-2', account: 'team-a' });
+      expect(world.log.filter((l) => l.includes('binding'))).toEqual(['ddb:GetItem binding']);
+    });
+
+    it('refuses a second secret for a bound cluster: nothing is sent, the cluster’s secret stays current', async () => {
+      given.secret().version(PLACEHOLDER, 'AWSCURRENT');
+      await given.binding(SECRET_NAME);
+      const other = `${SECRET_NAME}-copy`;
+      await expect(rotate({ secretId: other })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        fields: [{ field: 'secretId' }],
+      });
+      expect(script.sentPasswords).toEqual([]);
+      expect(calls('sm:PutSecretValue')).toEqual([]);
+    });
+
+    it('refuses another account than the bound one', async () => {
+      given.secret().version(PLACEHOLDER, 'AWSCURRENT');
+      await given.binding(SECRET_NAME, 'team-a');
+      await expect(rotate({ account: 'team-b' })).rejects.toMatchObject({ fields: [{ field: 'account' }] });
+      expect(script.sentPasswords).toEqual([]);
+    });
+
+    it('keeps a new cluster’s password in its default secret: another name is refused before anything is written', async () => {
+      await expect(rotate({ secretId: `${SECRET_NAME}-mine` })).rejects.toMatchObject({
+        fields: [{ field: 'secretId' }],
+      });
+      expect(await world.binding()).toBeUndefined();
+      expect(calls('sm:CreateSecret')).toEqual([]);
+    });
+
+    it('binds a secret an earlier release created under another name, on its first rotation', async () => {
+      given.secret().version(PLACEHOLDER, 'AWSCURRENT');
+      await rotate({ secretId: SECRET_NAME });
+      expect(await world.binding()).toEqual({ secretName: SECRET_NAME, account: 'default' });
+    });
   });
 
   describe('what follows a send (state-machine.ts)', () => {

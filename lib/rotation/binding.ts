@@ -1,0 +1,102 @@
+import { ResetError, validationFailed } from '../errors.ts';
+import type { Target } from '../providers/types.ts';
+import type { Item, RecordTable } from './record-table.ts';
+
+// Which secret holds a cluster's password, and with which credentials account the cluster is
+// rotated: fixed once, by the functions, in the lease table (only the functions' roles write it,
+// under their provider's keys). A secret's tags are labels anyone with TagResource can change; they
+// never choose a cluster or an account. One record per cluster, written once with a conditional
+// put; moving a cluster to another account is an operator's explicit act (scripts/bind.ts).
+
+export interface Binding {
+  secretName: string;
+  account: string;
+  /** The cluster's project (OTC, Huawei Cloud), when the rotation that bound it named one. */
+  projectId?: string;
+}
+
+export const bindingKeyOf = (target: Pick<Target, 'provider' | 'region' | 'clusterId'>): string =>
+  `binding#${target.provider}#${target.region}#${target.clusterId}`;
+
+const bindingOf = (item: Item | undefined): Binding | undefined => {
+  const secretName = item?.secretName?.S;
+  const account = item?.account?.S;
+  if (secretName === undefined || account === undefined) return undefined;
+  return item?.projectId?.S === undefined
+    ? { secretName, account }
+    : { secretName, account, projectId: item.projectId.S };
+};
+
+const itemOf = (binding: Binding): Item => ({
+  secretName: { S: binding.secretName },
+  account: { S: binding.account },
+  ...(binding.projectId === undefined ? {} : { projectId: { S: binding.projectId } }),
+});
+
+/** Why a request's secret or account is not the cluster's bound one, as VALIDATION_FAILED. */
+export const bindingMismatch = (binding: Binding, wanted: Partial<Binding>): ResetError | undefined => {
+  if (wanted.secretName !== undefined && wanted.secretName !== binding.secretName) {
+    return validationFailed([
+      {
+        field: 'secretId',
+        rule: `names another secret than the cluster's own (${binding.secretName}); a cluster's password is kept in one secret`,
+      },
+    ]);
+  }
+  if (wanted.account !== undefined && wanted.account !== binding.account) {
+    return validationFailed([
+      {
+        field: 'account',
+        rule: `is not the account the cluster is bound to ("${binding.account}"); an operator moves a cluster with npm run bind`,
+      },
+    ]);
+  }
+  if (
+    wanted.projectId !== undefined &&
+    binding.projectId !== undefined &&
+    wanted.projectId !== binding.projectId
+  ) {
+    return validationFailed([
+      { field: 'projectId', rule: `is not the project the cluster is bound to ("${binding.projectId}")` },
+    ]);
+  }
+  return undefined;
+};
+
+export class Bindings {
+  readonly #table: RecordTable;
+
+  constructor(table: RecordTable) {
+    this.#table = table;
+  }
+
+  async read(target: Pick<Target, 'provider' | 'region' | 'clusterId'>): Promise<Binding | undefined> {
+    return bindingOf(await this.#table.get(bindingKeyOf(target)));
+  }
+
+  /**
+   * Binds the cluster to a secret and an account, once. Answers the binding as it is afterwards:
+   * ours, or the one a concurrent rotation (or our own write, retried by the SDK) wrote first.
+   */
+  async bind(target: Pick<Target, 'provider' | 'region' | 'clusterId'>, binding: Binding): Promise<Binding> {
+    const key = bindingKeyOf(target);
+    await this.#table.put(key, itemOf(binding), { expression: 'attribute_not_exists(pk)' });
+    const bound = bindingOf(await this.#table.get(key));
+    if (!bound)
+      throw new ResetError('SECRET_STORE_FAILED', 'The cluster could not be bound to its secret; retry');
+    return bound;
+  }
+
+  /** An operator moves a bound cluster to another credentials account. */
+  async moveAccount(
+    target: Pick<Target, 'provider' | 'region' | 'clusterId'>,
+    from: string,
+    to: string,
+  ): Promise<boolean> {
+    return this.#table.update(
+      bindingKeyOf(target),
+      { set: { account: { S: to } } },
+      { expression: 'account = :from', values: { ':from': { S: from } } },
+    );
+  }
+}

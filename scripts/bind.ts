@@ -1,0 +1,82 @@
+// `npm run bind`: an operator's two acts on a cluster's binding (lib/rotation/binding.ts), which
+// the functions otherwise write once and never change:
+//
+//   npm run bind -- --stage prod --cluster otc-css/eu-de/<id> --account team-b --from team-a
+//       moves a bound cluster to another credentials account (the binding must name --from);
+//   npm run bind -- --stage prod --cluster otc-css/eu-de/<id> --account team-a
+//       binds a cluster's secret (its default name) that an earlier release created, if no
+//       rotation has bound it yet: Secrets Manager's rotation refuses an unbound secret.
+//
+// It writes the lease table only (`cluster-password-reset-{stage}-leases`, or --table), with the
+// shell's AWS credentials; `--stage local` writes npm start's sandbox.
+import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Bindings } from '../lib/rotation/binding.ts';
+import { RecordTable } from '../lib/rotation/record-table.ts';
+
+const USAGE =
+  'usage: npm run bind -- --stage <stage> --cluster <provider>/<region>/<clusterId> --account <account> [--from <account>] [--prefix <secret prefix>] [--table <lease table>]';
+
+const fail = (message: string): never => {
+  console.error(`${message}\n${USAGE}`);
+  process.exit(2);
+};
+
+const { values } = parseArgs({
+  options: {
+    stage: { type: 'string' },
+    cluster: { type: 'string' },
+    account: { type: 'string' },
+    from: { type: 'string' },
+    prefix: { type: 'string' },
+    table: { type: 'string' },
+  },
+});
+const stage = values.stage ?? fail('--stage is required');
+const [provider, region, clusterId, ...rest] = (values.cluster ?? fail('--cluster is required')).split('/');
+if (!provider || !region || !clusterId || rest.length > 0)
+  fail('--cluster must be <provider>/<region>/<clusterId>');
+const account = values.account ?? fail('--account is required');
+if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(account))
+  fail('--account must be 1-64 letters, digits, ".", "_" or "-"');
+
+const local = stage === 'local';
+const client = new DynamoDBClient({
+  ...(local
+    ? {
+        endpoint:
+          process.env.AWS_ENDPOINT_URL_DYNAMODB ??
+          `http://127.0.0.1:${process.env.SANDBOX_DYNAMODB_PORT ?? 4567}`,
+        region: 'eu-central-1',
+        credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
+      }
+    : {}),
+});
+const bindings = new Bindings(
+  new RecordTable(client, values.table ?? `cluster-password-reset-${stage}-leases`),
+);
+const target = { provider: provider as string, region: region as string, clusterId: clusterId as string };
+
+const existing = await bindings.read(target);
+if (values.from !== undefined) {
+  if (!existing) fail(`${values.cluster} is not bound yet: bind it without --from`);
+  if (!(await bindings.moveAccount(target, values.from, account)))
+    fail(
+      `${values.cluster} is bound to account "${existing?.account}", not "${values.from}": nothing changed`,
+    );
+  console.log(
+    JSON.stringify({
+      cluster: values.cluster,
+      secretName: existing?.secretName,
+      account,
+      movedFrom: values.from,
+    }),
+  );
+} else {
+  if (existing)
+    fail(`${values.cluster} is bound already (account "${existing.account}"): move it with --from`);
+  const secretName = `${values.prefix ?? `cluster-password-reset/${stage}`}/${provider}/${region}/${clusterId}`;
+  const bound = await bindings.bind(target, { secretName, account });
+  console.log(JSON.stringify({ cluster: values.cluster, ...bound }));
+}
+client.destroy();
