@@ -1,7 +1,11 @@
-import type { ErrorCode, FieldIssue } from './errors.ts';
+import type { ErrorReport } from './errors.ts';
 import type { ClusterState, PreparedRequest, ProviderId } from './providers/types.ts';
 
 // The normalized result: the same object whichever way the handler was invoked.
+
+// lib/rotation still imports ErrorReport from here; errors.ts owns it, so that errors.ts needs nothing
+// of this module.
+export type { ErrorReport };
 
 export interface PasswordReport {
   source: 'generated' | 'supplied';
@@ -32,15 +36,6 @@ export interface SuccessResult extends ResultBase {
   clusterState?: ClusterState;
   /** Dry run only: the request that would have been sent (signed, not sent; no secret in it). */
   request?: PreparedRequest;
-}
-
-export interface ErrorReport {
-  code: ErrorCode;
-  message: string;
-  retryable: boolean;
-  providerStatus?: number;
-  providerCode?: string;
-  fields?: FieldIssue[];
 }
 
 export interface FailureResult extends ResultBase {
