@@ -1,6 +1,6 @@
 import { validationFailed } from '../errors.ts';
-import { eventBridgeSender, httpApiSigner, restApiSigner } from './event-shapes.ts';
-import { type InvocationMode, isObject } from './invocation.ts';
+import { type InvocationMode, isObject } from '../middleware/invocation.ts';
+import { eventBridgeSender, httpApiSigner, restApiSigner } from './aws-event-shapes.ts';
 
 // Who asked for a rotation, for the audit trail: every log line of the invocation carries it
 // (Powertools' appended keys) and so does the outcome event. It is never part of the answer: the
@@ -13,10 +13,10 @@ import { type InvocationMode, isObject } from './invocation.ts';
 //                may write anything there (CloudTrail's Invoke record has the IAM identity);
 //   rotation     secretsmanager.amazonaws.com, the only one that sends rotation events.
 
-export const ROTATION_CALLER = 'secretsmanager.amazonaws.com';
-export const DIRECT_CALLER = 'direct invocation';
-export const UNIDENTIFIED_HTTP_CALLER = 'unidentified HTTP caller';
-export const UNIDENTIFIED_EVENT_SENDER = 'unidentified EventBridge sender';
+const ROTATION_CALLER = 'secretsmanager.amazonaws.com';
+const DIRECT_CALLER = 'direct invocation';
+const UNIDENTIFIED_HTTP_CALLER = 'unidentified HTTP caller';
+const UNIDENTIFIED_EVENT_SENDER = 'unidentified EventBridge sender';
 
 /** The envelope-level field of a direct payload that names its caller; not a field of the request. */
 export const CALLER_FIELD = 'caller';
