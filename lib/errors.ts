@@ -1,5 +1,4 @@
 import { definedOnly } from './defined.ts';
-import type { ErrorReport } from './result.ts';
 
 // The product's error codes (README, "Calling it"). Each error's `name` is the code in PascalCase: Lambda reports
 // `error.name` as the errorType, which is what Step Functions `Retry` and `Catch` match.
@@ -36,6 +35,16 @@ export interface ErrorDetails {
   /** Answered again from a key's record: not a new attempt (no outcome event). */
   replayed?: boolean;
   cause?: unknown;
+}
+
+/** An error as a result reports it (the normalized result's `error`, a key's recorded failure). */
+export interface ErrorReport {
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+  providerStatus?: number;
+  providerCode?: string;
+  fields?: FieldIssue[];
 }
 
 /** The one error type the product throws on purpose. Its message is safe to show a caller. */

@@ -29,7 +29,7 @@ export interface HistoryEntry {
   /** When the attempt ended (the result's completedAt), ISO 8601. */
   at: string;
   outcome: 'succeeded' | 'failed';
-  /** Who asked (lib/middleware/caller.ts): an IAM ARN, an EventBridge sender, a state machine execution, Secrets Manager. */
+  /** Who asked (lib/events/caller.ts): an IAM ARN, an EventBridge sender, a state machine execution, a rotation event. */
   caller: string | null;
   errorCode: string | null;
   operation: string;

@@ -1,4 +1,4 @@
-import type { ErrorCode, FieldIssue } from './errors.ts';
+import type { ErrorReport } from './errors.ts';
 import type { ClusterState, PreparedRequest, ProviderId } from './providers/types.ts';
 
 // The normalized result: the same object whichever way the handler was invoked.
@@ -44,15 +44,6 @@ export interface Preflight {
   cluster: 'ready';
   /** The cluster's secret exists (and is this cluster's), will be created, or is not used. */
   secret: 'exists' | 'to-be-created' | 'not-used';
-}
-
-export interface ErrorReport {
-  code: ErrorCode;
-  message: string;
-  retryable: boolean;
-  providerStatus?: number;
-  providerCode?: string;
-  fields?: FieldIssue[];
 }
 
 export interface FailureResult extends ResultBase {

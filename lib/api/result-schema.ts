@@ -1,24 +1,17 @@
 import * as z from 'zod/mini';
-import { ERROR_CODES, type ErrorCode, type FieldIssue } from '../errors.ts';
+import { ERROR_CODES, type ErrorCode, type ErrorReport, type FieldIssue } from '../errors.ts';
 import type { ClusterState, PreparedRequest } from '../providers/types.ts';
-import type {
-  ErrorReport,
-  FailureResult,
-  NormalizedResult,
-  PasswordReport,
-  Preflight,
-  SuccessResult,
-} from '../result.ts';
+import type { FailureResult, NormalizedResult, PasswordReport, Preflight, SuccessResult } from '../result.ts';
 
 // The normalized result (lib/result.ts) as zod schemas, for the OpenAPI document
 // (scripts/openapi.ts) and the tests only: no handler imports this module, so the runtime bundles
 // do not carry it. The checks at the end keep these schemas and result.ts's types identical.
 
-export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
+const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
 
-export const CLUSTER_STATES = ['ready', 'changing', 'error'] as const;
+const CLUSTER_STATES = ['ready', 'changing', 'error'] as const;
 
-export const errorCodeSchema = (codes: readonly [ErrorCode, ...ErrorCode[]] = ERROR_CODE_LIST) =>
+const errorCodeSchema = (codes: readonly [ErrorCode, ...ErrorCode[]] = ERROR_CODE_LIST) =>
   z.enum(codes).check(z.describe('The error code; its HTTP status is fixed by the code.'));
 
 export const fieldIssueSchema = z.object({
@@ -26,7 +19,7 @@ export const fieldIssueSchema = z.object({
   rule: z.string().check(z.describe('The rule it broke, never quoting the value.')),
 });
 
-export const errorReportSchema = (codes: readonly [ErrorCode, ...ErrorCode[]] = ERROR_CODE_LIST) =>
+const errorReportSchema = (codes: readonly [ErrorCode, ...ErrorCode[]] = ERROR_CODE_LIST) =>
   z.object({
     code: errorCodeSchema(codes),
     message: z.string().check(z.describe('Safe to show a caller; never holds a secret.')),
@@ -49,7 +42,7 @@ export const passwordReportSchema = z.object({
   versionId: z.optional(z.string()),
 });
 
-export const clusterStateSchema = z
+const clusterStateSchema = z
   .enum(CLUSTER_STATES)
   .check(
     z.describe(
@@ -103,10 +96,7 @@ export const successResultSchema = z.object({
 export const failureResultSchema = (codes: readonly [ErrorCode, ...ErrorCode[]] = ERROR_CODE_LIST) =>
   z.object({ ok: z.literal(false), ...resultBase, error: errorReportSchema(codes) });
 
-export const normalizedResultSchema = z.discriminatedUnion('ok', [
-  successResultSchema,
-  failureResultSchema(),
-]);
+const normalizedResultSchema = z.discriminatedUnion('ok', [successResultSchema, failureResultSchema()]);
 
 /** The error codes answered with each HTTP status, from lib/errors.ts. */
 export const errorCodesByStatus = (): ReadonlyMap<number, readonly [ErrorCode, ...ErrorCode[]]> => {

@@ -1,10 +1,10 @@
 import * as z from 'zod/mini';
 import { type FieldIssue, validationFailed } from '../errors.ts';
+import { eventBridgeEvent, httpApiParts, restApiParts } from '../events/aws-event-shapes.ts';
+import { CALLER_FIELD, callerOf } from '../events/caller.ts';
 import { logger } from '../logger.ts';
 import type { ProviderId } from '../providers/types.ts';
 import { ROTATION_STEPS } from '../rotation/native.ts';
-import { CALLER_FIELD, callerOf } from './caller.ts';
-import { eventBridgeEvent, httpApiParts, restApiParts } from './event-shapes.ts';
 import { isObject, type ResetMiddleware, type RotationEvent } from './invocation.ts';
 
 const REQUEST_DETAIL_TYPE = 'Cluster Password Reset Requested';

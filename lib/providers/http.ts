@@ -3,7 +3,7 @@ import { ResetError } from '../errors.ts';
 // Provider HTTP over Node's own fetch: a timeout on every request, and a cap on how much of an
 // answer we read, so that neither a slow nor a huge answer can hold the function.
 
-export const MAX_PROVIDER_RESPONSE_BYTES = 64 * 1024;
+const MAX_PROVIDER_RESPONSE_BYTES = 64 * 1024;
 
 interface ProviderRequest {
   method: string;

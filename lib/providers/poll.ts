@@ -1,6 +1,6 @@
 import { sleep as realSleep } from './http.ts';
 
-export interface PollOptions<S> {
+interface PollOptions<S> {
   /** Reads the state once. Given the end of the whole poll, so that a request can time out within it. */
   read: (end: number) => Promise<S>;
   isSettled: (state: S) => boolean;

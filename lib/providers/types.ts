@@ -32,7 +32,7 @@ export interface ClusterFacts {
  */
 export type ClusterState = 'ready' | 'changing' | 'error';
 
-export interface ResetOutcome {
+interface ResetOutcome {
   providerRequestId?: string;
 }
 

@@ -1,7 +1,6 @@
 import { definedOnly } from '../defined.ts';
-import { ResetError, validationFailed } from '../errors.ts';
+import { type ErrorReport, ResetError, validationFailed } from '../errors.ts';
 import { logger } from '../logger.ts';
-import type { ErrorReport } from '../result.ts';
 import { hasExpired, type Item, type RecordTable, retainedFrom } from './record-table.ts';
 
 // An idempotency key's record: the request it is bound to (a fingerprint, fingerprint.ts) and, once

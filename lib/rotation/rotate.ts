@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { definedOnly } from '../defined.ts';
-import { validationFailed } from '../errors.ts';
+import { type ErrorReport, validationFailed } from '../errors.ts';
 import { generatePassword } from '../password/policy.ts';
-import type { ErrorReport, PasswordReport, SuccessResult } from '../result.ts';
+import type { PasswordReport, SuccessResult } from '../result.ts';
 import { bindingMismatch } from './binding.ts';
 import { prepare, type Rotation, type RotationDeps, type RotationRequest, withLease } from './context.ts';
 import { keyRecordKey, replayedFailure } from './key-record.ts';

@@ -1,5 +1,5 @@
+import type { ErrorReport } from '../errors.ts';
 import { logger } from '../logger.ts';
-import type { ErrorReport } from '../result.ts';
 import { hasExpired, type Item, type RecordTable, retainedFrom } from './record-table.ts';
 
 // What became of one pending version (the password a rotation stored and sends):

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { NCLOUD_SPECIALS } from '../../lib/providers/ncloud/password-policy.ts';
+
+/** Naver's special characters, as the provider publishes them (lib/providers/ncloud/password-policy.ts). */
+const NCLOUD_SPECIALS = '~!@#$%^*()-_=[]{};:,.<>?';
 
 // The stage's excludeCharacters becomes PASSWORD_EXCLUDE_CHARACTERS, checked at package time
 // against every provider's password rule (deploy/password-exclusion.cjs).

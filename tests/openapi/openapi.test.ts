@@ -3,18 +3,12 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import middy from '@middy/core';
 import { describe, expect, it } from 'vitest';
-import {
-  ERROR_CODE_LIST,
-  errorCodesByStatus,
-  errorReportSchema,
-  failureResultSchema,
-  normalizedResultSchema,
-} from '../../lib/api/result-schema.ts';
+import { errorCodesByStatus, failureResultSchema, successResultSchema } from '../../lib/api/result-schema.ts';
 import { readConfig } from '../../lib/config.ts';
 import { ERROR_CODES, errorReport, ResetError, validationFailed } from '../../lib/errors.ts';
 import { resetMiddleware, resetOperation } from '../../lib/handler.ts';
 import { BODY_FIELDS } from '../../lib/middleware/normalize-event.ts';
-import { otcCss } from '../../lib/providers/otc/index.ts';
+import { otcCss } from '../../lib/providers/css/otc.ts';
 import { PROVIDERS } from '../../lib/providers/registry.ts';
 import type { FailureResult, SuccessResult } from '../../lib/result.ts';
 import {
@@ -104,7 +98,9 @@ describe('openapi.json', () => {
     for (const [status, codes] of errorCodesByStatus()) {
       const schema = generated.components.schemas[`FailureResult${status}`];
       expect(schema.properties.error.properties.code.enum).toEqual(
-        ERROR_CODE_LIST.filter((code) => ERROR_CODES[code].httpStatus === status),
+        Object.entries(ERROR_CODES)
+          .filter(([, spec]) => spec.httpStatus === status)
+          .map(([code]) => code),
       );
       expect(codes).toEqual(schema.properties.error.properties.code.enum);
     }
@@ -148,11 +144,17 @@ describe('the result schemas', () => {
       ...base,
       error: errorReport(validationFailed([{ field: 'dryRun', rule: 'must be true or false' }])),
     };
-    expect(normalizedResultSchema.parse(success)).toEqual(success);
-    expect(normalizedResultSchema.parse(failure)).toEqual(failure);
-    const throttled = errorReport(new ResetError('PROVIDER_THROTTLED', 'slow down', { providerStatus: 429 }));
-    expect(errorReportSchema(['PROVIDER_THROTTLED']).parse(throttled)).toEqual(throttled);
-    expect(errorReportSchema(['PROVIDER_UNAVAILABLE']).safeParse(throttled).success).toBe(false);
+    expect(successResultSchema.parse(success)).toEqual(success);
+    expect(failureResultSchema().parse(failure)).toEqual(failure);
+    expect(successResultSchema.safeParse(failure).success).toBe(false);
+    expect(failureResultSchema().safeParse(success).success).toBe(false);
+    const throttled: FailureResult = {
+      ok: false,
+      ...base,
+      error: errorReport(new ResetError('PROVIDER_THROTTLED', 'slow down', { providerStatus: 429 })),
+    };
+    expect(failureResultSchema(['PROVIDER_THROTTLED']).parse(throttled)).toEqual(throttled);
+    expect(failureResultSchema(['PROVIDER_UNAVAILABLE']).safeParse(throttled).success).toBe(false);
   });
 
   it("match a real HTTP answer: the status and body of a refused request are the document's", async () => {
@@ -171,7 +173,7 @@ describe('the result schemas', () => {
     expect(documented.content['application/json'].schema.$ref).toBe('#/components/schemas/FailureResult400');
     const codes = errorCodesByStatus().get(response.statusCode);
     expect(codes).toBeDefined();
-    const parsed = failureResultSchema(codes ?? ERROR_CODE_LIST).parse(JSON.parse(response.body));
+    const parsed = failureResultSchema(codes).parse(JSON.parse(response.body));
     expect(parsed.error.code).toBe('VALIDATION_FAILED');
   });
 });

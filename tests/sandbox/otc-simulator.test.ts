@@ -1,7 +1,7 @@
 import { AKSKSigner } from '@huaweicloud/huaweicloud-sdk-core/auth/AKSKSigner.js';
 import type { ICredential } from '@huaweicloud/huaweicloud-sdk-core/auth/ICredential.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { signOtcRequest } from '../../lib/providers/otc/signer.ts';
+import { signCssRequest } from '../../lib/providers/css/signer.ts';
 import { OtcCssSimulator } from '../../sandbox/otc-css.ts';
 import { type Served, serve } from '../support/serve.ts';
 
@@ -46,7 +46,7 @@ const send = async (call: Call = {}) => {
   const body =
     call.body ?? (method === 'GET' ? undefined : JSON.stringify({ newpassword: 'N3w-Admin-Pass!' }));
   const headers = { 'content-type': 'application/json', 'x-project-id': PROJECT, ...call.headers };
-  const signature = signOtcRequest({
+  const signature = signCssRequest({
     method,
     url,
     headers,

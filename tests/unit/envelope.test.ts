@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../lib/config.ts';
 import { envelopeSchema, parseEnvelope } from '../../lib/envelope.ts';
+import { otcCss } from '../../lib/providers/css/otc.ts';
 import { ncloudCdss } from '../../lib/providers/ncloud/index.ts';
-import { otcCss } from '../../lib/providers/otc/index.ts';
 
 const config = readConfig({ STAGE: 'test' });
 const ncloud = envelopeSchema(ncloudCdss, config);

@@ -3,9 +3,9 @@ import { type ProviderResponse, sendProviderRequest, timeoutWithin } from '../ht
 import { pollUntilSettled } from '../poll.ts';
 import { field, providerErrorDetails } from '../response-fields.ts';
 import type { ClientOptions, ClusterFacts, ClusterState, ProviderClient } from '../types.ts';
+import type { NcloudCredentials } from './credentials.ts';
 import { clusterInfoPath, resetPasswordPath } from './endpoints.ts';
 import { ncloudError, ncloudErrorCode, ncloudRequestId } from './errors.ts';
-import type { NcloudCredentials } from './index.ts';
 import { ncloudSettings } from './settings.ts';
 import { NCLOUD_SIGNED_HEADERS, ncloudAuthHeaders } from './signer.ts';
 
@@ -24,7 +24,7 @@ const NEUTRAL_STATES: ReadonlyMap<string, ClusterState> = new Map([
   ['return', 'error'],
 ]);
 
-export const neutralClusterState = (status: string): ClusterState => NEUTRAL_STATES.get(status) ?? 'changing';
+const neutralClusterState = (status: string): ClusterState => NEUTRAL_STATES.get(status) ?? 'changing';
 
 const resultOf = (response: ProviderResponse): unknown =>
   response.json !== null && typeof response.json === 'object'

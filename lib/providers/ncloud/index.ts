@@ -1,14 +1,10 @@
 import * as z from 'zod/mini';
-import { secretString } from '../credentials.ts';
 import type { ProviderDefinition } from '../types.ts';
 import { createNcloudClient } from './client.ts';
+import { type NcloudCredentials, ncloudCredentials } from './credentials.ts';
 import { ncloudRegions } from './endpoints.ts';
 import { ncloudCmakPasswordPolicy } from './password-policy.ts';
 import { ncloudSettings } from './settings.ts';
-
-const ncloudCredentials = z.object({ accessKey: secretString, secretKey: secretString });
-
-export type NcloudCredentials = z.infer<typeof ncloudCredentials>;
 
 /** Naver Cloud Platform, Cloud Data Streaming Service: reset the manager (CMAK) account password. */
 export const ncloudCdss: ProviderDefinition<NcloudCredentials> = {

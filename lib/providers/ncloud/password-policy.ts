@@ -4,7 +4,7 @@ import { DIGITS, LOWER, type PasswordPolicy, UPPER } from '../../password/policy
 // and space. Naver's Terraform provider is stricter (a fixed set of specials); a password must
 // pass both, so the allowed specials are that set with Naver's forbidden ones removed.
 // https://api.ncloud-docs.com/docs/en/analytics-clouddatastreamingservice-cluster-resetcmakpassword
-export const NCLOUD_SPECIALS = '~!@#$%^*()-_=[]{};:,.<>?';
+const NCLOUD_SPECIALS = '~!@#$%^*()-_=[]{};:,.<>?';
 
 export const ncloudCmakPasswordPolicy: PasswordPolicy = {
   minLength: 8,

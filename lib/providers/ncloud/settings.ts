@@ -7,7 +7,7 @@ import { NCLOUD_RESET_APIS, NCLOUD_SITES, type NcloudResetApi, type NcloudSite }
 //                          loopback host: the sandbox);
 //   NCLOUD_CDSS_RESET_API  resetMGMTPassword (default), or the retired resetCMAKPassword.
 
-export interface NcloudSettings {
+interface NcloudSettings {
   site: NcloudSite;
   endpoint: string;
   resetApi: NcloudResetApi;

@@ -19,7 +19,7 @@ export const NCLOUD_SIGNED_HEADERS = [
   'x-ncp-apigw-signature-v2',
 ];
 
-export const signNcloudV2 = (input: NcloudSigningInput): string =>
+const signNcloudV2 = (input: NcloudSigningInput): string =>
   createHmac('sha256', input.secretKey)
     .update(`${input.method} ${input.requestUri}\n${input.timestamp}\n${input.accessKey}`)
     .digest('base64');

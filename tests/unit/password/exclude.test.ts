@@ -9,8 +9,11 @@ import {
   generatePassword,
   passwordViolations,
 } from '../../../lib/password/policy.ts';
-import { NCLOUD_SPECIALS } from '../../../lib/providers/ncloud/password-policy.ts';
-import { OTC_CSS_SPECIALS } from '../../../lib/providers/otc/password-policy.ts';
+
+/** The special characters each provider publishes (each password-policy.ts under lib/providers). */
+const NCLOUD_SPECIALS = '~!@#$%^*()-_=[]{};:,.<>?';
+const OTC_CSS_SPECIALS = '~!@#$%^&*()-_=+\\|[{}];:,<.>/?';
+
 import { PROVIDERS } from '../../../lib/providers/registry.ts';
 
 // PASSWORD_EXCLUDE_CHARACTERS: generated passwords leave the characters out and still meet every

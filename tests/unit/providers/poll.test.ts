@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type PollOptions, pollUntilSettled } from '../../../lib/providers/poll.ts';
+import { pollUntilSettled } from '../../../lib/providers/poll.ts';
 
 type State = 'ready' | 'changing' | 'error';
 
@@ -38,7 +38,7 @@ const scripted = (clock: ReturnType<typeof fakeClock>, outcomes: (State | Error)
 
 const poll = (
   clock: ReturnType<typeof fakeClock>,
-  options: Omit<PollOptions<State>, 'isSettled' | 'sleep' | 'now'>,
+  options: Omit<Parameters<typeof pollUntilSettled<State>>[0], 'isSettled' | 'sleep' | 'now'>,
 ) =>
   pollUntilSettled<State>({
     isSettled: (state) => state === 'ready',

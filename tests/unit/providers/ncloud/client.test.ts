@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../../../lib/config.ts';
-import { createNcloudClient, neutralClusterState } from '../../../../lib/providers/ncloud/client.ts';
+import { createNcloudClient } from '../../../../lib/providers/ncloud/client.ts';
 import { NcloudCdssSimulator } from '../../../../sandbox/ncloud-cdss.ts';
 import { rejection } from '../../../support/rejection.ts';
 import { type Served, serve } from '../../../support/serve.ts';
@@ -113,8 +113,10 @@ describe('Naver Cloud CDSS client against the simulator', () => {
     ['return', 'error'],
     ['suspended', 'changing'],
     ['constructor', 'changing'],
-  ])('maps the cluster status %s to %s', (status, state) => {
-    expect(neutralClusterState(status)).toBe(state);
+  ])('reports the cluster status %s as %s', async (status, state) => {
+    addCluster().status = status;
+    // A running cluster answers at the first poll; any other is still what it was at the deadline.
+    expect(await client().awaitSettled(Date.now() + 40)).toBe(state);
   });
 
   it.each([

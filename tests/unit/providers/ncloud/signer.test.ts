@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { resetPasswordPath } from '../../../../lib/providers/ncloud/endpoints.ts';
-import { ncloudAuthHeaders, signNcloudV2 } from '../../../../lib/providers/ncloud/signer.ts';
+import { ncloudAuthHeaders } from '../../../../lib/providers/ncloud/signer.ts';
+
+type SigningInput = Parameters<typeof ncloudAuthHeaders>[0];
+const signNcloudV2 = (input: SigningInput) => ncloudAuthHeaders(input)['x-ncp-apigw-signature-v2'];
 
 describe('NCP API Gateway signature v2', () => {
   it('reproduces the published vector (the retired resetCMAKPassword path)', () => {

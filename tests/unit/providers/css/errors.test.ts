@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { otcError, otcRequestId } from '../../../../lib/providers/otc/errors.ts';
+import { cssError, cssRequestId } from '../../../../lib/providers/css/errors.ts';
 import { providerResponse } from '../../../support/provider-response.ts';
 import {
   codeEchoes,
@@ -16,7 +16,11 @@ const response = providerResponse;
 const css = (code: string, message = 'css says no') => ({ error_code: code, error_msg: message });
 const gateway = (code: string, message = 'gateway says no') => ({ error: { code, message } });
 
-describe('Open Telekom Cloud error mapping', () => {
+// The mapping is the CSS API's; the cloud's name is what the message starts with.
+const otcError = (answer: Parameters<typeof cssError>[0], secrets: ReadonlyArray<string>) =>
+  cssError(answer, secrets, 'Open Telekom Cloud');
+
+describe('CSS error mapping (Open Telekom Cloud)', () => {
   it.each([
     [404, 'CSS.0047', 'CLUSTER_NOT_FOUND', false],
     [400, 'CSS.0050', 'PASSWORD_POLICY_VIOLATION', false],
@@ -146,7 +150,7 @@ describe('Open Telekom Cloud error mapping', () => {
   });
 
   it('takes the request id from the x-request-id header', () => {
-    expect(otcRequestId(response(200, {}, { 'x-request-id': 'a1b2c3' }))).toBe('a1b2c3');
-    expect(otcRequestId(response(200, {}))).toBeUndefined();
+    expect(cssRequestId(response(200, {}, { 'x-request-id': 'a1b2c3' }))).toBe('a1b2c3');
+    expect(cssRequestId(response(200, {}))).toBeUndefined();
   });
 });

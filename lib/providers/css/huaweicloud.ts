@@ -1,11 +1,11 @@
-import type { CssCloud } from '../otc/cloud.ts';
-import { createCssProvider } from '../otc/index.ts';
+import type { CssCloud } from './cloud.ts';
+import { createCssProvider } from './provider.ts';
 
 // Huawei Cloud serves the CSS API that Open Telekom Cloud runs (same paths, AK/SK signing, errors,
 // password rule and cluster states): only its hosts and regions differ, so it is a cloud of the
 // shared CSS provider and nothing more.
 
-export const HUAWEICLOUD_CLOUD: CssCloud = {
+const HUAWEICLOUD_CLOUD: CssCloud = {
   id: 'huaweicloud-css',
   name: 'Huawei Cloud',
   credentialsFolder: 'huaweicloud',

@@ -1,6 +1,6 @@
 import { validationFailed } from '../errors.ts';
-import { eventBridgeSender, httpApiSigner, restApiSigner } from './event-shapes.ts';
-import { type InvocationMode, isObject } from './invocation.ts';
+import { type InvocationMode, isObject } from '../middleware/invocation.ts';
+import { eventBridgeSender, httpApiSigner, restApiSigner } from './aws-event-shapes.ts';
 
 // Who asked for a rotation, for the audit trail: every log line of the invocation carries it
 // (Powertools' appended keys) and so does the outcome event, with `callerVerified`: whether AWS
@@ -18,10 +18,10 @@ import { type InvocationMode, isObject } from './invocation.ts';
 //                them, but so can anyone allowed lambda:InvokeFunction, and a function cannot tell
 //                the two apart: never logged as secretsmanager.amazonaws.com.
 
-export const ROTATION_CALLER = 'rotation event';
-export const DIRECT_CALLER = 'direct invocation';
-export const UNIDENTIFIED_HTTP_CALLER = 'unidentified HTTP caller';
-export const UNIDENTIFIED_EVENT_SENDER = 'unidentified EventBridge sender';
+const ROTATION_CALLER = 'rotation event';
+const DIRECT_CALLER = 'direct invocation';
+const UNIDENTIFIED_HTTP_CALLER = 'unidentified HTTP caller';
+const UNIDENTIFIED_EVENT_SENDER = 'unidentified EventBridge sender';
 
 /** The envelope-level field of a direct payload that names its caller; not a field of the request. */
 export const CALLER_FIELD = 'caller';

@@ -1,30 +1,15 @@
 import * as z from 'zod/mini';
 import { validationFailed } from '../../errors.ts';
-import { secretString } from '../credentials.ts';
 import type { ProviderDefinition, Target } from '../types.ts';
 import { createCssClient } from './client.ts';
-import { type CssCloud, cssSettings, OTC_CLOUD } from './cloud.ts';
+import { type CssCloud, cssSettings } from './cloud.ts';
+import { type CssCredentials, cssCredentials, PROJECT_ID_PATTERN } from './credentials.ts';
 import { cssRegions } from './endpoints.ts';
-import { otcCssAdminPasswordPolicy } from './password-policy.ts';
+import { cssAdminPasswordPolicy } from './password-policy.ts';
 
-// CSS project ids are 32 lower-case hex digits; validated before they are put in a URL.
-const PROJECT_ID_PATTERN = /^[0-9a-f]{32}$/;
 const projectId = z
   .string({ error: 'must be a string' })
   .check(z.regex(PROJECT_ID_PATTERN, { error: 'must be a project id (32 lower-case hex digits)' }));
-
-const otcCredentials = z.object({
-  accessKey: secretString,
-  secretKey: secretString,
-  /** The account's project id per region, for requests that do not name one. */
-  projectIds: z.optional(
-    z.record(z.string(), z.string().check(z.regex(PROJECT_ID_PATTERN, { error: 'must be a project id' })), {
-      error: 'must be an object of region to project id',
-    }),
-  ),
-});
-
-export type OtcCredentials = z.infer<typeof otcCredentials>;
 
 // CSS cluster ids are lower-case UUIDs (e.g. 4f3deec3-efa8-4598-bf91-560aad1377a3).
 const CLUSTER_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -33,7 +18,7 @@ const CLUSTER_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
  * Cloud Search Service on one cloud: change the password of a security-mode cluster's admin user.
  * The same definition serves every cloud that offers the CSS API; only the cloud differs.
  */
-export const createCssProvider = (cloud: CssCloud): ProviderDefinition<OtcCredentials> => ({
+export const createCssProvider = (cloud: CssCloud): ProviderDefinition<CssCredentials> => ({
   id: cloud.id,
   operation: 'reset-admin-password',
   credentialsFolder: cloud.credentialsFolder,
@@ -47,9 +32,9 @@ export const createCssProvider = (cloud: CssCloud): ProviderDefinition<OtcCreden
     }),
   ),
   projectId,
-  credentials: otcCredentials,
-  passwordPolicy: otcCssAdminPasswordPolicy,
-  completeTarget(target: Target, credentials: OtcCredentials): Target {
+  credentials: cssCredentials,
+  passwordPolicy: cssAdminPasswordPolicy,
+  completeTarget(target: Target, credentials: CssCredentials): Target {
     if (target.projectId !== undefined) return target;
     const projectId = credentials.projectIds?.[target.region];
     if (projectId === undefined) {
@@ -64,6 +49,3 @@ export const createCssProvider = (cloud: CssCloud): ProviderDefinition<OtcCreden
   },
   createClient: createCssClient(cloud),
 });
-
-/** Open Telekom Cloud, Cloud Search Service. */
-export const otcCss = createCssProvider(OTC_CLOUD);

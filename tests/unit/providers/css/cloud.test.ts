@@ -1,30 +1,39 @@
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../../../lib/config.ts';
-import { huaweicloudCss } from '../../../../lib/providers/huaweicloud/index.ts';
-import { cssSettings, OTC_CLOUD } from '../../../../lib/providers/otc/cloud.ts';
-import { otcCss } from '../../../../lib/providers/otc/index.ts';
+import { huaweicloudCss } from '../../../../lib/providers/css/huaweicloud.ts';
+import { otcCss } from '../../../../lib/providers/css/otc.ts';
+
+const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
+const CLUSTER = '4f3deec3-efa8-4598-bf91-560aad1377a3';
+const RESET_PATH = `/v1.0/${PROJECT}/clusters/${CLUSTER}/password/reset`;
+
+/** Where the client would send a reset in `region` under this configuration (dry run). */
+const resetUrl = (config: ReturnType<typeof readConfig>, region: string) =>
+  otcCss
+    .createClient({
+      credentials: { accessKey: 'AK', secretKey: 'SK' },
+      target: { provider: 'otc-css', region, clusterId: CLUSTER, projectId: PROJECT },
+      config,
+      deadline: Date.now() + 1_000,
+    })
+    .prepareReset('N3w-Admin-Pass!').url;
 
 describe('CSS cloud settings (Open Telekom Cloud)', () => {
   it.each([
     [undefined, false],
     ['', false],
-    [OTC_CLOUD.defaultEndpoint, false],
+    ['https://css.{region}.otc.t-systems.com', false],
     ['https://css.eu-ch2.sc.otc.t-systems.com', true],
   ])('treats OTC_CSS_ENDPOINT=%j as an override: %s, and so admits eu-ch2 or not', (value, overridden) => {
     const config = readConfig(value === undefined ? {} : { OTC_CSS_ENDPOINT: value });
-    expect(cssSettings(OTC_CLOUD, config).overridden).toBe(overridden);
     expect(otcCss.regions(config).includes('eu-ch2')).toBe(overridden);
   });
 
   it('defaults to the public endpoint pattern, and takes an override without its trailing slash', () => {
-    expect(cssSettings(OTC_CLOUD, readConfig({}))).toEqual({
-      endpoint: 'https://css.{region}.otc.t-systems.com',
-      overridden: false,
-    });
-    expect(cssSettings(OTC_CLOUD, readConfig({ OTC_CSS_ENDPOINT: 'http://127.0.0.1:9/{region}/' }))).toEqual({
-      endpoint: 'http://127.0.0.1:9/{region}',
-      overridden: true,
-    });
+    expect(resetUrl(readConfig({}), 'eu-de')).toBe(`https://css.eu-de.otc.t-systems.com${RESET_PATH}`);
+    const override = readConfig({ OTC_CSS_ENDPOINT: 'http://127.0.0.1:9/{region}/' });
+    expect(resetUrl(override, 'eu-de')).toBe(`http://127.0.0.1:9/eu-de${RESET_PATH}`);
+    expect(resetUrl(override, 'eu-ch2')).toBe(`http://127.0.0.1:9/eu-ch2${RESET_PATH}`);
   });
 
   it.each([

@@ -15,8 +15,6 @@ import {
 // code, when there is one we know, says more than the HTTP status: a 202 with CSS.0011 is another
 // operation running, not an accepted request.
 
-export const OTC_PROVIDER_NAME = 'Open Telekom Cloud';
-
 const CODE_BY_CSS_CODE: Readonly<Record<string, ErrorCode>> = {
   'CSS.0047': 'CLUSTER_NOT_FOUND',
   'CSS.0050': 'PASSWORD_POLICY_VIOLATION',
@@ -38,14 +36,14 @@ const codeFor = (status: number, providerCode: string | undefined): ErrorCode =>
   return codeForHttpStatus(status);
 };
 
-export const otcRequestId = (response: ProviderResponse): string | undefined =>
+export const cssRequestId = (response: ProviderResponse): string | undefined =>
   response.headers.get('x-request-id') ?? undefined;
 
 /** A failed answer (anything but HTTP 200) as a ResetError; `secrets` never show in it. */
-export const otcError = (
+export const cssError = (
   response: ProviderResponse,
   secrets: ReadonlyArray<string>,
-  providerName = OTC_PROVIDER_NAME,
+  providerName: string,
 ): ResetError => {
   const nested = field(response.json, 'error');
   const providerCode = providerCodeText(

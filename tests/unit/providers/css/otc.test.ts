@@ -1,11 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../../../lib/config.ts';
-import { OTC_CLOUD } from '../../../../lib/providers/otc/cloud.ts';
-import { clusterPath, cssBaseUrl, resetPasswordPath } from '../../../../lib/providers/otc/endpoints.ts';
-import { otcCss } from '../../../../lib/providers/otc/index.ts';
+import { clusterPath, resetPasswordPath } from '../../../../lib/providers/css/endpoints.ts';
+import { otcCss } from '../../../../lib/providers/css/otc.ts';
 
 const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
 const CLUSTER = '4f3deec3-efa8-4598-bf91-560aad1377a3';
+
+/** The URL the client would send the reset of a cluster in `region` to (dry run: nothing is sent). */
+const resetUrl = (env: Record<string, string>, region: string) =>
+  otcCss
+    .createClient({
+      credentials: { accessKey: 'AK', secretKey: 'SK' },
+      target: { provider: 'otc-css', region, clusterId: CLUSTER, projectId: PROJECT },
+      config: readConfig(env),
+      deadline: Date.now() + 1_000,
+    })
+    .prepareReset('N3w-Admin-Pass!').url;
 
 describe('OTC CSS provider definition', () => {
   it('names the provider, the operation and the credentials folder', () => {
@@ -82,12 +92,9 @@ describe('OTC CSS provider definition', () => {
   it('builds the published paths and the regional endpoint', () => {
     expect(clusterPath(PROJECT, CLUSTER)).toBe(`/v1.0/${PROJECT}/clusters/${CLUSTER}`);
     expect(resetPasswordPath(PROJECT, CLUSTER)).toBe(`/v1.0/${PROJECT}/clusters/${CLUSTER}/password/reset`);
-    expect(cssBaseUrl(OTC_CLOUD, readConfig({}), 'eu-nl')).toBe('https://css.eu-nl.otc.t-systems.com');
-    expect(cssBaseUrl(OTC_CLOUD, readConfig({ OTC_CSS_ENDPOINT: 'http://127.0.0.1:1/' }), 'eu-de')).toBe(
-      'http://127.0.0.1:1',
-    );
-    expect(() => cssBaseUrl(OTC_CLOUD, readConfig({}), 'eu-ch2')).toThrow(
-      expect.objectContaining({ code: 'VALIDATION_FAILED' }),
-    );
+    const path = resetPasswordPath(PROJECT, CLUSTER);
+    expect(resetUrl({}, 'eu-nl')).toBe(`https://css.eu-nl.otc.t-systems.com${path}`);
+    expect(resetUrl({ OTC_CSS_ENDPOINT: 'http://127.0.0.1:1/' }, 'eu-de')).toBe(`http://127.0.0.1:1${path}`);
+    expect(() => resetUrl({}, 'eu-ch2')).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
   });
 });

@@ -4,11 +4,11 @@ import { type ProviderResponse, sendProviderRequest, timeoutWithin } from '../ht
 import { pollUntilSettled } from '../poll.ts';
 import { field } from '../response-fields.ts';
 import type { ClientOptions, ClusterState, ProviderClient } from '../types.ts';
-import { type CssCloud, OTC_CLOUD } from './cloud.ts';
+import type { CssCloud } from './cloud.ts';
+import type { CssCredentials } from './credentials.ts';
 import { clusterPath, cssBaseUrl, resetPasswordPath } from './endpoints.ts';
-import { otcError, otcRequestId } from './errors.ts';
-import type { OtcCredentials } from './index.ts';
-import { signOtcRequest } from './signer.ts';
+import { cssError, cssRequestId } from './errors.ts';
+import { signCssRequest } from './signer.ts';
 
 // CSS cluster `status`: "100" an operation in progress, "200" available, "303" unavailable.
 // `actions` lists the operations running on it; a password can be reset only when it is
@@ -39,7 +39,7 @@ const readCluster = (response: ProviderResponse): CssCluster | undefined => {
 
 // The cluster in the words the result uses for every provider. "200" with actions still running
 // is not ready: a reset puts RESET_PASSWORD in `actions` while the status stays "200". A status
-// OTC adds later is taken for a transition, so that it is reported as not ready without being
+// CSS adds later is taken for a transition, so that it is reported as not ready without being
 // called broken.
 // https://docs.otc.t-systems.com/cloud-search-service/api-ref/ (Querying Cluster Details: `status`, `actions`)
 const NEUTRAL_STATES: ReadonlyMap<string, ClusterState> = new Map([
@@ -48,7 +48,7 @@ const NEUTRAL_STATES: ReadonlyMap<string, ClusterState> = new Map([
   ['303', 'error'],
 ]);
 
-export const neutralClusterState = (cluster: Pick<CssCluster, 'status' | 'actions'>): ClusterState => {
+const neutralClusterState = (cluster: Pick<CssCluster, 'status' | 'actions'>): ClusterState => {
   const state = NEUTRAL_STATES.get(cluster.status) ?? 'changing';
   return state === 'ready' && cluster.actions.length > 0 ? 'changing' : state;
 };
@@ -56,7 +56,7 @@ export const neutralClusterState = (cluster: Pick<CssCluster, 'status' | 'action
 /** The CSS client of one cloud. */
 export const createCssClient =
   (cloud: CssCloud) =>
-  ({ credentials, target, config, deadline }: ClientOptions<OtcCredentials>): ProviderClient => {
+  ({ credentials, target, config, deadline }: ClientOptions<CssCredentials>): ProviderClient => {
     const projectId = target.projectId;
     // completeTarget() has filled it in by now; a client without it could only sign a wrong URL.
     if (projectId === undefined) throw validationFailed([{ field: 'projectId', rule: 'is required' }]);
@@ -74,7 +74,7 @@ export const createCssClient =
         // Sent explicitly so that what is signed is what is sent.
         host: new URL(url).host,
       };
-      const signature = signOtcRequest({
+      const signature = signCssRequest({
         method,
         url,
         headers,
@@ -102,7 +102,7 @@ export const createCssClient =
 
     const queryCluster = async (until: number): Promise<CssCluster> => {
       const response = await send('GET', statePath, undefined, until);
-      if (response.status !== 200) throw otcError(response, [credentials.secretKey], cloud.name);
+      if (response.status !== 200) throw cssError(response, [credentials.secretKey], cloud.name);
       const cluster = readCluster(response);
       if (!cluster) {
         throw new ResetError(
@@ -148,8 +148,8 @@ export const createCssClient =
       async reset(password) {
         const response = await send('POST', resetPath, newPasswordBody(password), deadline);
         // Only 200 is a success: CSS answers 202 with CSS.0011 when another operation is running.
-        if (response.status !== 200) throw otcError(response, [password, credentials.secretKey], cloud.name);
-        const providerRequestId = otcRequestId(response);
+        if (response.status !== 200) throw cssError(response, [password, credentials.secretKey], cloud.name);
+        const providerRequestId = cssRequestId(response);
         return providerRequestId === undefined ? {} : { providerRequestId };
       },
 
@@ -165,6 +165,3 @@ export const createCssClient =
       },
     };
   };
-
-/** Open Telekom Cloud's CSS client. */
-export const createOtcClient = createCssClient(OTC_CLOUD);

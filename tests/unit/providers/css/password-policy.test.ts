@@ -7,17 +7,15 @@ import {
   passwordViolations,
   UPPER,
 } from '../../../../lib/password/policy.ts';
-import {
-  OTC_CSS_SPECIALS,
-  otcCssAdminPasswordPolicy as policy,
-} from '../../../../lib/providers/otc/password-policy.ts';
+import { cssAdminPasswordPolicy as policy } from '../../../../lib/providers/css/password-policy.ts';
 import { cssPasswordProblem } from '../../../../sandbox/otc-css.ts';
 
 // The published rule: 8–32 characters, at least three of upper case, lower case, digits and
 // ~!@#$%^&*()-_=+\|[{}];:,<.>/?, nothing else. The simulator's rule is written apart from the
 // policy, so each property is checked against both.
 
-const CLASSES = [LOWER, UPPER, DIGITS, OTC_CSS_SPECIALS];
+const PUBLISHED_SPECIALS = '~!@#$%^&*()-_=+\\|[{}];:,<.>/?';
+const CLASSES = [LOWER, UPPER, DIGITS, PUBLISHED_SPECIALS];
 const ALLOWED = CLASSES.join('');
 
 /** A password made of the given classes only, using each of them at least once. */

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../../../lib/config.ts';
-import { HUAWEICLOUD_CLOUD, huaweicloudCss } from '../../../../lib/providers/huaweicloud/index.ts';
-import { cssBaseUrl } from '../../../../lib/providers/otc/endpoints.ts';
+import { huaweicloudCss } from '../../../../lib/providers/css/huaweicloud.ts';
 import { PROVIDERS } from '../../../../lib/providers/registry.ts';
 
 const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
@@ -53,6 +52,10 @@ const prepared = (env: Record<string, string>, region: string) =>
     })
     .prepareReset('N3w-Admin-Pass!');
 
+/** The host the client signs its requests for: the URL of the reset, without its path. */
+const baseUrl = (env: Record<string, string>, region: string) =>
+  prepared(env, region).url.replace(`/v1.0/${PROJECT}/clusters/${CLUSTER}/password/reset`, '');
+
 describe('Huawei Cloud CSS provider definition', () => {
   it('is registered, with its own id, operation and credentials folder', () => {
     expect(PROVIDERS).toContain(huaweicloudCss);
@@ -78,24 +81,19 @@ describe('Huawei Cloud CSS provider definition', () => {
     ['cn-north-1', 'https://es.cn-north-1.myhuaweicloud.com'],
     ['cn-east-2', 'https://es.cn-east-2.myhuaweicloud.com'],
   ])('reaches %s at %s by default', (region, url) => {
-    expect(cssBaseUrl(HUAWEICLOUD_CLOUD, readConfig({}), region)).toBe(url);
+    expect(baseUrl({}, region)).toBe(url);
     // serverless.yml passes an empty value when the stage sets no override.
-    expect(cssBaseUrl(HUAWEICLOUD_CLOUD, readConfig({ HUAWEICLOUD_CSS_ENDPOINT: '' }), region)).toBe(url);
+    expect(baseUrl({ HUAWEICLOUD_CSS_ENDPOINT: '' }, region)).toBe(url);
   });
 
   it('takes an override with `{region}` for every region, the old ones included', () => {
-    const config = readConfig({ HUAWEICLOUD_CSS_ENDPOINT: 'https://css-vpc.{region}.example.internal/' });
-    expect(cssBaseUrl(HUAWEICLOUD_CLOUD, config, 'ap-southeast-1')).toBe(
-      'https://css-vpc.ap-southeast-1.example.internal',
-    );
-    expect(cssBaseUrl(HUAWEICLOUD_CLOUD, config, 'cn-north-1')).toBe(
-      'https://css-vpc.cn-north-1.example.internal',
-    );
+    const env = { HUAWEICLOUD_CSS_ENDPOINT: 'https://css-vpc.{region}.example.internal/' };
+    expect(baseUrl(env, 'ap-southeast-1')).toBe('https://css-vpc.ap-southeast-1.example.internal');
+    expect(baseUrl(env, 'cn-north-1')).toBe('https://css-vpc.cn-north-1.example.internal');
   });
 
   it("ignores OTC's endpoint variable", () => {
-    const config = readConfig({ OTC_CSS_ENDPOINT: 'http://127.0.0.1:1/{region}' });
-    expect(cssBaseUrl(HUAWEICLOUD_CLOUD, config, 'ap-southeast-1')).toBe(
+    expect(baseUrl({ OTC_CSS_ENDPOINT: 'http://127.0.0.1:1/{region}' }, 'ap-southeast-1')).toBe(
       'https://css.ap-southeast-1.myhuaweicloud.com',
     );
   });

@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 
-// Open Telekom Cloud (Huawei API Gateway) AK/SK signing, SDK-HMAC-SHA256:
+// The AK/SK signing of Huawei's API Gateway, in front of CSS on both its clouds, SDK-HMAC-SHA256:
 //   canonical request = METHOD \n canonical URI \n canonical query \n canonical headers \n
 //                       signed header names \n hex(SHA-256(body))
 //   string to sign    = "SDK-HMAC-SHA256" \n X-Sdk-Date \n hex(SHA-256(canonical request))
@@ -9,9 +9,9 @@ import { createHash, createHmac } from 'node:crypto';
 // what will actually be sent: the URL as fetch will parse it, the header values as HTTP will
 // carry them (trimmed), the body's exact bytes.
 
-const OTC_SIGNING_ALGORITHM = 'SDK-HMAC-SHA256';
+const SIGNING_ALGORITHM = 'SDK-HMAC-SHA256';
 
-interface OtcSigningInput {
+interface CssSigningInput {
   /** Upper case, as sent. */
   method: string;
   /** The full URL, as it will be requested. */
@@ -24,7 +24,7 @@ interface OtcSigningInput {
   date: Date;
 }
 
-interface OtcSignature {
+interface CssSignature {
   /** Headers the request must also carry: x-sdk-date, authorization, and host when it was not given. */
   headers: Record<string, string>;
   /** Lower-case names of every signed header, sorted. */
@@ -32,14 +32,14 @@ interface OtcSignature {
 }
 
 /** Percent-encodes everything but RFC 3986's unreserved characters, as UTF-8. */
-export const rfc3986 = (value: string): string =>
+const rfc3986 = (value: string): string =>
   encodeURIComponent(value).replace(
     /[!'()*]/g,
     (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
   );
 
 /** X-Sdk-Date: YYYYMMDDTHHMMSSZ in UTC. */
-export const formatSdkDate = (date: Date): string => {
+const formatSdkDate = (date: Date): string => {
   const iso = date.toISOString();
   // toISOString() writes years outside 0000–9999 with a sign, which the format cannot hold.
   if (!/^\d{4}-/.test(iso)) throw new RangeError('X-Sdk-Date needs a year between 0 and 9999');
@@ -70,7 +70,7 @@ const canonicalQuery = (params: URLSearchParams): string =>
 
 const sha256Hex = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
-interface OtcCanonicalRequest {
+interface CanonicalRequest {
   text: string;
   sdkDate: string;
   signedHeaders: string[];
@@ -78,9 +78,7 @@ interface OtcCanonicalRequest {
   added: Record<string, string>;
 }
 
-export const otcCanonicalRequest = (
-  input: Omit<OtcSigningInput, 'accessKey' | 'secretKey'>,
-): OtcCanonicalRequest => {
+const canonicalRequest = (input: Omit<CssSigningInput, 'accessKey' | 'secretKey'>): CanonicalRequest => {
   const url = new URL(input.url);
   const sdkDate = formatSdkDate(input.date);
   const values = new Map<string, string>();
@@ -111,14 +109,14 @@ export const otcCanonicalRequest = (
 };
 
 /** Signs a request; the caller sends its own headers plus the ones returned. */
-export const signOtcRequest = (input: OtcSigningInput): OtcSignature => {
-  const canonical = otcCanonicalRequest(input);
-  const stringToSign = `${OTC_SIGNING_ALGORITHM}\n${canonical.sdkDate}\n${sha256Hex(canonical.text)}`;
+export const signCssRequest = (input: CssSigningInput): CssSignature => {
+  const canonical = canonicalRequest(input);
+  const stringToSign = `${SIGNING_ALGORITHM}\n${canonical.sdkDate}\n${sha256Hex(canonical.text)}`;
   const signature = createHmac('sha256', input.secretKey).update(stringToSign).digest('hex');
   return {
     headers: {
       ...canonical.added,
-      authorization: `${OTC_SIGNING_ALGORITHM} Access=${input.accessKey}, SignedHeaders=${canonical.signedHeaders.join(';')}, Signature=${signature}`,
+      authorization: `${SIGNING_ALGORITHM} Access=${input.accessKey}, SignedHeaders=${canonical.signedHeaders.join(';')}, Signature=${signature}`,
     },
     signedHeaders: canonical.signedHeaders,
   };

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../../../../lib/config.ts';
-import { createOtcClient, neutralClusterState } from '../../../../lib/providers/otc/client.ts';
+import { otcCss } from '../../../../lib/providers/css/otc.ts';
 import type { Target } from '../../../../lib/providers/types.ts';
 import { type OtcClusterInput, OtcCssSimulator } from '../../../../sandbox/otc-css.ts';
 import { rejection } from '../../../support/rejection.ts';
@@ -37,7 +37,7 @@ const addCluster = (overrides: Partial<OtcClusterInput> = {}) =>
 const client = (
   options: { secretKey?: string; endpoint?: string; target?: Partial<Target>; deadlineMs?: number } = {},
 ) =>
-  createOtcClient({
+  otcCss.createClient({
     credentials: { accessKey: ACCESS_KEY, secretKey: options.secretKey ?? SECRET_KEY },
     target: {
       provider: 'otc-css',
@@ -201,8 +201,10 @@ describe('OTC CSS client against the simulator', () => {
     ['100', ['GROWING'], 'changing'],
     ['999', [], 'changing'],
     ['constructor', [], 'changing'],
-  ])('maps status %s with actions %j to %s', (status, actions, state) => {
-    expect(neutralClusterState({ status, actions })).toBe(state);
+  ])('reports status %s with actions %j as %s', async (status, actions, state) => {
+    addCluster({ status, actions });
+    // A ready cluster answers at the first poll; any other is still what it was at the deadline.
+    expect(await client().awaitSettled(Date.now() + 60)).toBe(state);
   });
 
   it.each([
@@ -231,10 +233,10 @@ describe('OTC CSS client against the simulator', () => {
   it('accepts eu-ch2 only with an explicit endpoint', () => {
     const target = { provider: 'otc-css' as const, region: 'eu-ch2', clusterId: CLUSTER, projectId: PROJECT };
     const options = { credentials: { accessKey: 'a', secretKey: 's' }, target, deadline: Date.now() + 1_000 };
-    expect(() => createOtcClient({ ...options, config: readConfig({}) })).toThrow(
+    expect(() => otcCss.createClient({ ...options, config: readConfig({}) })).toThrow(
       expect.objectContaining({ code: 'VALIDATION_FAILED' }),
     );
-    const overridden = createOtcClient({
+    const overridden = otcCss.createClient({
       ...options,
       config: readConfig({ OTC_CSS_ENDPOINT: 'https://css.{region}.sc.otc.t-systems.com' }),
     });

@@ -1,7 +1,8 @@
 import { type Config, nonEmpty, providerEndpoint, trimSlash } from '../../config.ts';
 
 // The CSS API is one API on several clouds: Open Telekom Cloud, and Huawei Cloud on other
-// endpoints and regions. A cloud is what differs; everything else in this folder is shared.
+// endpoints and regions. A cloud is what differs; everything else in this folder is shared, and
+// each cloud is one definition file (otc.ts, huaweicloud.ts).
 
 export interface CssCloud {
   /** The provider id, and the name used in messages. */
@@ -22,19 +23,10 @@ export interface CssCloud {
   reference: string;
 }
 
-export const OTC_CLOUD: CssCloud = {
-  id: 'otc-css',
-  name: 'Open Telekom Cloud',
-  credentialsFolder: 'otc',
-  endpointVariable: 'OTC_CSS_ENDPOINT',
-  defaultEndpoint: 'https://css.{region}.otc.t-systems.com',
-  regions: ['eu-de', 'eu-nl'],
-  // The Swiss cloud has no published CSS endpoint (its domain is *.eu-ch2.sc.otc.t-systems.com).
-  overrideOnlyRegions: ['eu-ch2'],
-  reference: 'https://docs.otc.t-systems.com/cloud-search-service/api-ref/',
-};
+// A cloud's own settings, read from the environment once per configuration: the endpoint its
+// variable names (`{region}` replaced per request), and whether that is another than the default.
 
-export interface CssSettings {
+interface CssSettings {
   /** May hold `{region}`. */
   endpoint: string;
   /** True when the endpoint variable names another endpoint than the default. */
