@@ -63,7 +63,7 @@ export const resetMiddleware = <C>(
     }),
     validate({ provider, config }),
     clusterAllowList({ provider: provider.id, allowed: config.allowedClusters }),
-    clusterBinding({ provider: provider.id, bindings: records.bindings }),
+    clusterBinding({ provider: provider.id, bindings: records.bindings, secretPrefix: config.secretPrefix }),
     providerCredentials({ provider, config }),
   ];
 };

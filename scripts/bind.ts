@@ -3,9 +3,10 @@
 //
 //   npm run bind -- --stage prod --cluster otc-css/eu-de/<id> --account team-b --from team-a
 //       moves a bound cluster to another credentials account (the binding must name --from);
-//   npm run bind -- --stage prod --cluster otc-css/eu-de/<id> --account team-a
-//       binds a cluster's secret (its default name) that an earlier release created, if no
-//       rotation has bound it yet: Secrets Manager's rotation refuses an unbound secret.
+//   npm run bind -- --stage prod --cluster otc-css/eu-de/<id> --account team-a [--secret <name>]
+//       binds a cluster's secret that an earlier release created (its default name, or the name
+//       given), if no rotation has bound it yet: Secrets Manager's rotation refuses an unbound
+//       secret, and a request binds only a cluster's default name.
 //
 // It writes the lease table only (`cluster-password-reset-{stage}-leases`, or --table), with the
 // shell's AWS credentials; `--stage local` writes npm start's sandbox.
@@ -15,7 +16,7 @@ import { Bindings } from '../lib/rotation/binding.ts';
 import { RecordTable } from '../lib/rotation/record-table.ts';
 
 const USAGE =
-  'usage: npm run bind -- --stage <stage> --cluster <provider>/<region>/<clusterId> --account <account> [--from <account>] [--prefix <secret prefix>] [--table <lease table>]';
+  'usage: npm run bind -- --stage <stage> --cluster <provider>/<region>/<clusterId> --account <account> [--from <account>] [--secret <name>] [--prefix <secret prefix>] [--table <lease table>]';
 
 const fail = (message: string): never => {
   console.error(`${message}\n${USAGE}`);
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     account: { type: 'string' },
     from: { type: 'string' },
     prefix: { type: 'string' },
+    secret: { type: 'string' },
     table: { type: 'string' },
   },
 });
@@ -75,7 +77,9 @@ if (values.from !== undefined) {
 } else {
   if (existing)
     fail(`${values.cluster} is bound already (account "${existing.account}"): move it with --from`);
-  const secretName = `${values.prefix ?? `cluster-password-reset/${stage}`}/${provider}/${region}/${clusterId}`;
+  const root = `${values.prefix ?? `cluster-password-reset/${stage}`}/${provider}/`;
+  const secretName = values.secret ?? `${root}${region}/${clusterId}`;
+  if (!secretName.startsWith(root)) fail(`--secret must name a secret under ${root}`);
   const bound = await bindings.bind(target, { secretName, account });
   console.log(JSON.stringify({ cluster: values.cluster, ...bound }));
 }

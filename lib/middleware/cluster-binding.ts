@@ -1,9 +1,11 @@
-import { type Bindings, bindingMismatch } from '../rotation/binding.ts';
+import { type Bindings, bindingMismatch, notTheClusterSecret } from '../rotation/binding.ts';
 import { type ResetMiddleware, ResetRequest } from './invocation.ts';
 
 export interface ClusterBindingOptions {
   provider: string;
   bindings: Bindings;
+  /** SECRET_PREFIX: a cluster's own secret is `{prefix}/{provider}/{region}/{clusterId}`. */
+  secretPrefix: string;
 }
 
 /**
@@ -22,7 +24,13 @@ export const clusterBinding = (options: ClusterBindingOptions): ResetMiddleware 
       region: envelope.region,
       clusterId: envelope.clusterId,
     });
-    if (!binding) return;
+    if (!binding) {
+      // An unbound cluster's password goes to its default secret: no other name is bound by a request.
+      const defaultName = `${options.secretPrefix}/${options.provider}/${envelope.region}/${envelope.clusterId}`;
+      if (envelope.secretId !== undefined && envelope.secretId !== defaultName)
+        throw notTheClusterSecret(defaultName);
+      return;
+    }
     // `account` has a default: only an account the caller named can disagree with the binding.
     const namedAccount = request.internal.input?.account !== undefined;
     const mismatch = bindingMismatch(binding, {

@@ -49,7 +49,8 @@ export const rotationSecret = <C>(options: RotationSecretOptions<C>): ResetMiddl
         region: region ?? '',
         clusterId: clusterId ?? '',
       });
-      if (!binding || binding.secretName !== secret.name) {
+      const replaced = binding?.secretArn !== undefined && binding.secretArn !== secret.arn;
+      if (!binding || binding.secretName !== secret.name || replaced) {
         refuse(
           'is not bound to its cluster: a rotation by a request (HTTP, EventBridge or Step Functions) binds it, or an operator with npm run bind',
         );

@@ -10,6 +10,8 @@ import type { Item, RecordTable } from './record-table.ts';
 
 export interface Binding {
   secretName: string;
+  /** The secret's ARN when it was bound: a secret deleted and created again under the name has another. */
+  secretArn?: string;
   account: string;
   /** The cluster's project (OTC, Huawei Cloud), when the rotation that bound it named one. */
   projectId?: string;
@@ -22,13 +24,17 @@ const bindingOf = (item: Item | undefined): Binding | undefined => {
   const secretName = item?.secretName?.S;
   const account = item?.account?.S;
   if (secretName === undefined || account === undefined) return undefined;
-  return item?.projectId?.S === undefined
-    ? { secretName, account }
-    : { secretName, account, projectId: item.projectId.S };
+  return {
+    secretName,
+    ...(item?.secretArn?.S === undefined ? {} : { secretArn: item.secretArn.S }),
+    account,
+    ...(item?.projectId?.S === undefined ? {} : { projectId: item.projectId.S }),
+  };
 };
 
 const itemOf = (binding: Binding): Item => ({
   secretName: { S: binding.secretName },
+  ...(binding.secretArn === undefined ? {} : { secretArn: { S: binding.secretArn } }),
   account: { S: binding.account },
   ...(binding.projectId === undefined ? {} : { projectId: { S: binding.projectId } }),
 });
@@ -62,6 +68,15 @@ export const bindingMismatch = (binding: Binding, wanted: Partial<Binding>): Res
   }
   return undefined;
 };
+
+/** A secret name that is not the cluster's own, for a cluster no rotation has bound yet. */
+export const notTheClusterSecret = (defaultName: string): ResetError =>
+  validationFailed([
+    {
+      field: 'secretId',
+      rule: `names another secret than the cluster's own (${defaultName}); a secret an earlier release created under another name is bound by an operator (npm run bind -- --secret)`,
+    },
+  ]);
 
 export class Bindings {
   readonly #table: RecordTable;

@@ -4,8 +4,9 @@ import { logger } from '../logger.ts';
 import { hasExpired, type Item, type RecordTable, retainedFrom } from './record-table.ts';
 
 // An idempotency key's record: the request it is bound to (a fingerprint, fingerprint.ts) and, once
-// its rotation has ended, the answer every replay gets. It decides no password's fate (the version
-// record does), so a started binding keeps the same retention as a finished one.
+// its rotation has ended, the answer every replay gets. A started key has no TTL: while its version
+// may still be pending, a reuse of the key for another request must stay refused (its retention
+// starts when its answer is recorded).
 
 export interface KeyBinding {
   fingerprint: string;
@@ -58,7 +59,7 @@ export class KeyRecords {
     // A key with no record, or one whose retention has passed (TTL deletion lags).
     const bound = await this.#table.put(
       key,
-      { fingerprint: { S: fingerprint }, state: { S: 'started' }, ...retainedFrom(now) },
+      { fingerprint: { S: fingerprint }, state: { S: 'started' } },
       {
         expression: 'attribute_not_exists(pk) OR expiresAt < :now',
         values: { ':now': { N: String(Math.floor(now / 1000)) } },

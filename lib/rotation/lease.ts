@@ -133,10 +133,17 @@ export class Leases {
    * Before a send: from now on the send may be applied, so the lease is in doubt. Refused when this
    * invocation no longer holds the lease (it expired and was taken): then nothing may be sent.
    */
-  async markInDoubt(lease: LeaseHolding): Promise<void> {
+  async markInDoubt(lease: LeaseHolding, now = Date.now()): Promise<void> {
+    // The send may be applied until the lease ends: it runs a whole lease from the send.
     const marked = await this.#table.update(
       lease.key,
-      { set: { inDoubt: { BOOL: true } } },
+      {
+        set: {
+          inDoubt: { BOOL: true },
+          leaseUntil: { N: String(now + this.#leaseMs) },
+          expiresAt: { N: String(Math.ceil((now + this.#leaseMs) / 1000)) },
+        },
+      },
       { expression: `${SAME_ROTATION} AND ${THIS_HOLDER}`, ...held(lease) },
     );
     if (!marked) throw inProgress();

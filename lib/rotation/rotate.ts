@@ -3,7 +3,7 @@ import { definedOnly } from '../defined.ts';
 import { type ErrorReport, validationFailed } from '../errors.ts';
 import { generatePassword } from '../password/policy.ts';
 import type { PasswordReport, SuccessResult } from '../result.ts';
-import { bindingMismatch } from './binding.ts';
+import { bindingMismatch, notTheClusterSecret } from './binding.ts';
 import { prepare, type Rotation, type RotationDeps, type RotationRequest, withLease } from './context.ts';
 import { keyRecordKey, replayedFailure } from './key-record.ts';
 import { ownSecret, rollForward } from './protocol.ts';
@@ -110,8 +110,9 @@ const rotateStored = async <C>(rotation: Rotation<C>): Promise<SuccessResult> =>
   // or busy cluster, or naming another cluster's secret, leaves nothing behind.
   const facts = await client.assertReady();
   const found = await ownSecret(rotation);
-  await bindCluster(rotation, found);
+  const binding = await checkBinding(rotation, found);
   const secret = (await rollForward(rotation, found)) ?? (await createSecret(rotation));
+  if (!binding) await bindCluster(rotation, secret);
   const report: PasswordReport = {
     source: request.envelope.password === undefined ? 'generated' : 'supplied',
     stored: true,
@@ -160,31 +161,49 @@ const rotateStored = async <C>(rotation: Rotation<C>): Promise<SuccessResult> =>
 };
 
 /**
- * The cluster's secret and account are bound once, by the first rotation that stores its password
- * (or the first after an upgrade, for a secret an earlier release created): later requests and
- * Secrets Manager's rotations take them from the binding, never from the secret's tags.
+ * The cluster's binding (its one secret, its account), checked against the secret found: a secret
+ * replaced since it was bound (deleted and created again under its name) is not the cluster's.
  */
-const bindCluster = async <C>(rotation: Rotation<C>, secret: SecretState | undefined): Promise<void> => {
+const checkBinding = async <C>(rotation: Rotation<C>, secret: SecretState | undefined) => {
   const { deps, target, secretName, request } = rotation;
-  const wanted = {
+  const binding = await deps.records.bindings.read(target);
+  if (!binding) {
+    // Only a cluster's default name is bound by a rotation; any other, by an operator.
+    const defaultName = defaultSecretName(deps.config.secretPrefix, target);
+    if (secretName !== defaultName) throw notTheClusterSecret(defaultName);
+    return undefined;
+  }
+  const mismatch = bindingMismatch(binding, {
     secretName,
     account: request.envelope.account,
     ...(target.projectId === undefined ? {} : { projectId: target.projectId }),
-  };
-  let binding = await deps.records.bindings.read(target);
-  if (!binding) {
-    // A new cluster's secret has its default name; a secret of another name is bound only if an
-    // earlier release created it for this cluster.
-    if (!secret && secretName !== defaultSecretName(deps.config.secretPrefix, target)) {
-      throw validationFailed([
-        {
-          field: 'secretId',
-          rule: `names no secret of this cluster; a new cluster's password is kept in ${defaultSecretName(deps.config.secretPrefix, target)}`,
-        },
-      ]);
-    }
-    binding = await deps.records.bindings.bind(target, wanted);
+  });
+  if (mismatch) throw mismatch;
+  if (secret && binding.secretArn !== undefined && secret.arn !== binding.secretArn) {
+    throw validationFailed([
+      {
+        field: 'secretId',
+        rule: 'names a secret created again since the cluster was bound to it; an operator rebinds it',
+      },
+    ]);
   }
+  return binding;
+};
+
+/**
+ * The first rotation that stores a cluster's password binds it, once, to the secret (its ARN, which
+ * a secret created again under the name does not have) and the account: later requests and Secrets
+ * Manager's rotations take them from the binding, never from the secret's tags.
+ */
+const bindCluster = async <C>(rotation: Rotation<C>, secret: SecretState): Promise<void> => {
+  const { deps, target, secretName, request } = rotation;
+  const wanted = {
+    secretName,
+    secretArn: secret.arn,
+    account: request.envelope.account,
+    ...(target.projectId === undefined ? {} : { projectId: target.projectId }),
+  };
+  const binding = await deps.records.bindings.bind(target, wanted);
   const mismatch = bindingMismatch(binding, wanted);
   if (mismatch) throw mismatch;
 };

@@ -174,6 +174,19 @@ export const sendPending = async <C>(rotation: Rotation<C>, pending: PendingVers
   return { outcome, transition, ...(providerRequestId === undefined ? {} : { providerRequestId }) };
 };
 
+const RECORD_ATTEMPTS = 3;
+
+const persistently = async (write: () => Promise<void>): Promise<void> => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (attempt >= RECORD_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+};
+
 const apply = async <C>(
   rotation: Rotation<C>,
   pending: PendingVersion,
@@ -184,10 +197,10 @@ const apply = async <C>(
   const { versionId, secret } = pending;
   const refusal = isResetError(error) ? errorReport(error as ResetError) : undefined;
   if (transition.record !== 'unchanged') {
-    await deps.records.versions.mark(secretName, versionId, {
-      state: transition.record,
-      ...(refusal ? { error: refusal } : {}),
-    });
+    // The send's answer is known now, and only this record keeps it: a version left "sent" would
+    // count every later refusal as inconclusive. So it is tried again before giving up.
+    const record = { state: transition.record, ...(refusal ? { error: refusal } : {}) };
+    await persistently(() => deps.records.versions.mark(secretName, versionId, record));
   }
   const settles =
     (transition.labels === 'make-current' && pending.promotion !== 'at-finish') ||

@@ -17,6 +17,7 @@ const chainWith = (bound: Binding | undefined, reads: unknown[] = []) => [
   validate({ provider: ncloudCdss, config }),
   clusterBinding({
     provider: 'ncloud-cdss',
+    secretPrefix: 'cluster-password-reset/test',
     bindings: {
       read: async (target: unknown) => {
         reads.push(target);
@@ -36,6 +37,13 @@ describe('cluster-binding', () => {
     expect(reads).toEqual([{ provider: 'ncloud-cdss', region: 'KR', clusterId: '1009123' }]);
     expect(envelopeOf(run)).toMatchObject({ account: 'team-a' });
     expect(envelopeOf(run).secretId).toBeUndefined();
+  });
+
+  it('refuses another secret than the default one for an unbound cluster', async () => {
+    const run = await runChain(chainWith(undefined), request({ secretId: `${NAME}-mine` }));
+    expect(run.error).toMatchObject({ code: 'VALIDATION_FAILED', fields: [{ field: 'secretId' }] });
+    const own = await runChain(chainWith(undefined), request({ secretId: NAME }));
+    expect(own.error).toBeUndefined();
   });
 
   it('gives a request for a bound cluster its secret and account when it names neither', async () => {

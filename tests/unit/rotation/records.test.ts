@@ -8,7 +8,7 @@ const versions = () => world.deps().records.versions;
 const KEY = keyRecordKey('ncloud-cdss', 'k1');
 
 describe('key records', () => {
-  it('bind a key once, with a TTL, and answer the same binding to the same request', async () => {
+  it('bind a key once, with no TTL while it is started, and answer the same binding to the same request', async () => {
     expect(await keys().bind(KEY, 'fp-1')).toEqual({ fingerprint: 'fp-1', state: 'started' });
     expect(world.ddbInputs.at(-1)).toEqual({
       command: 'PutItem',
@@ -18,7 +18,6 @@ describe('key records', () => {
           pk: { S: KEY },
           fingerprint: { S: 'fp-1' },
           state: { S: 'started' },
-          expiresAt: { N: expect.any(String) },
         },
         ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
         ExpressionAttributeValues: { ':now': { N: expect.any(String) } },

@@ -164,10 +164,24 @@ describe('a rotation asked for under an idempotency key', () => {
       expect(calls('sm:CreateSecret')).toEqual([]);
     });
 
-    it('binds a secret an earlier release created under another name, on its first rotation', async () => {
+    it('binds a secret an earlier release created under the cluster’s name, with its ARN, on its first rotation', async () => {
       given.secret().version(PLACEHOLDER, 'AWSCURRENT');
       await rotate({ secretId: SECRET_NAME });
       expect(await world.binding()).toEqual({ secretName: SECRET_NAME, account: 'default' });
+      expect((await world.rawItem('binding#ncloud-cdss#KR#1009123'))?.secretArn).toEqual({
+        S: `arn:${SECRET_NAME}`,
+      });
+    });
+
+    it('refuses a secret created again under the cluster’s name since it was bound (another ARN)', async () => {
+      given.secret().version(PLACEHOLDER, 'AWSCURRENT');
+      await world.given.item('binding#ncloud-cdss#KR#1009123', {
+        secretName: SECRET_NAME,
+        secretArn: `arn:${SECRET_NAME}-before`,
+        account: 'default',
+      });
+      await expect(rotate()).rejects.toMatchObject({ fields: [{ field: 'secretId' }] });
+      expect(script.sentPasswords).toEqual([]);
     });
   });
 
@@ -225,7 +239,7 @@ describe('a rotation asked for under an idempotency key', () => {
       expect(script.sentPasswords).toEqual(['pending-pass']);
       expect(world.stages()[MINE]).toEqual(['AWSPENDING']);
       expect(await world.versionRecord(MINE)).toEqual({ state: 'sent', expires: false });
-      expect(await world.keyRecord('key-1')).toEqual({ state: 'started', expires: true });
+      expect(await world.keyRecord('key-1')).toEqual({ state: 'started', expires: false });
     });
 
     it('a doubt found on entry is never cleared by this invocation, whatever its own send answers', async () => {
@@ -430,7 +444,7 @@ describe('a rotation asked for under an idempotency key', () => {
       await expect(rotate(unstored)).rejects.toThrow('socket hang up');
       script.resetFails = refusal('PROVIDER_REJECTED');
       await expect(rotate(unstored)).rejects.toMatchObject({ code: 'PROVIDER_REJECTED' });
-      expect(await world.keyRecord('key-1')).toEqual({ state: 'started', expires: true });
+      expect(await world.keyRecord('key-1')).toEqual({ state: 'started', expires: false });
       delete script.resetFails;
       expect(await rotate(unstored)).toMatchObject({ ok: true });
       expect(script.sentPasswords).toEqual(['Supplied-1!', 'Supplied-1!', 'Supplied-1!']);
