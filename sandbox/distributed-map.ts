@@ -134,12 +134,31 @@ export const runExecution = async (
   return { output, historyEvents };
 };
 
-/** A JSONPath template evaluated as Step Functions does, by a one-state machine. */
-const evaluate = async (template: unknown, input: unknown, context: Record<string, unknown>) => {
-  const machine = new StateMachine(
-    { StartAt: 'T', States: { T: { Type: 'Pass', Parameters: template, End: true } } } as never,
-    { validationOptions: { checkArn: false, checkPaths: false } },
-  );
+const machines = new WeakMap<object, StateMachine>();
+/**
+ * One StateMachine per definition object: constructing one validates it (asl-validator compiles
+ * its schema each time), which would cost more than running a small fleet.
+ */
+export const machineOf = (key: object, definition: () => object = () => key): StateMachine => {
+  let machine = machines.get(key);
+  if (!machine) {
+    machine = new StateMachine(definition() as never, { validationOptions: { checkArn: false } });
+    machines.set(key, machine);
+  }
+  return machine;
+};
+
+const evaluators = new WeakMap<object, StateMachine>();
+/** A JSONPath template evaluated as Step Functions does, by a one-state machine (built once). */
+const evaluate = async (template: object, input: unknown, context: Record<string, unknown>) => {
+  let machine = evaluators.get(template);
+  if (!machine) {
+    machine = new StateMachine(
+      { StartAt: 'T', States: { T: { Type: 'Pass', Parameters: template, End: true } } } as never,
+      { validationOptions: { noValidate: true } },
+    );
+    evaluators.set(template, machine);
+  }
   return machine.run(input as never, { context: context as never }).result;
 };
 
@@ -264,11 +283,14 @@ export const distributedParent = (
       TimeoutSeconds: 2_000_000,
     };
     // A child execution runs ItemProcessor as a state machine of its own.
-    const { ProcessorConfig: _, ...childDefinition } = ItemProcessor;
-    const child = new StateMachine(childDefinition as never, { validationOptions: { checkArn: false } });
+    const child = machineOf(ItemProcessor, () => {
+      const { ProcessorConfig: _, ...childDefinition } = ItemProcessor;
+      return childDefinition;
+    });
     const taskStates = Object.entries(ItemProcessor.States as Record<string, Definition>)
       .filter(([, s]) => s.Type === 'Task')
       .map(([n]) => n);
+    const itemsTemplate = { 'items.$': ItemsPath ?? '$' };
     handlers[name] = async (input) => {
       const context = parentContext();
       let items: unknown[];
@@ -301,9 +323,17 @@ export const distributedParent = (
       const overTolerance = () =>
         run.failed > toleratedCount || (run.total > 0 && (run.failed / run.total) * 100 > toleratedShare);
       const records: ChildRecord[] = [];
+      // The selector sees the state input without the items list when it does not name it: the
+      // same result, without a copy of the whole list per item (aws-local-stepfunctions copies a
+      // run's input), which would make a fleet's time grow with its square.
+      const listKey = /^\$\.([A-Za-z0-9_]+)$/.exec(ItemsPath ?? '')?.[1];
+      const selectorInput =
+        listKey && !JSON.stringify(ItemSelector ?? {}).includes(`$.${listKey}`)
+          ? Object.fromEntries(Object.entries(input as object).filter(([key]) => key !== listKey))
+          : input;
       await pool(items, Number(MaxConcurrency ?? 0) || 1000, async (item, index) => {
         const childInput = ItemSelector
-          ? await evaluate(ItemSelector, input, {
+          ? await evaluate(ItemSelector, selectorInput, {
               Execution: context,
               Map: { Item: { Index: index, Value: item } },
             })

@@ -4,12 +4,12 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { StateMachine } from 'aws-local-stepfunctions';
 import {
   type ChildRecord,
   distributedParent,
   type ExecutionContext,
   type MapRun,
+  machineOf,
   type Progress,
   runExecution,
 } from './distributed-map.ts';
@@ -113,7 +113,7 @@ export const runLocally = async (
     readItems: async (key, format) => readInventory(key, format === 'CSV' ? 'CSV' : 'JSONL'),
     onProgress: options.onProgress,
   });
-  const machine = new StateMachine(parent.definition as never, { validationOptions: { checkArn: false } });
+  const machine = machineOf(definition, () => parent.definition);
   let execution: Awaited<ReturnType<typeof runExecution>>;
   try {
     execution = await runExecution(
