@@ -37,29 +37,31 @@ const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value ?? null
  * Scheduled and Started again; a Distributed Map is Entered, MapRunStarted, MapRunSucceeded (or
  * Failed), Exited; every other state Entered and Exited; the execution Started and ended.
  */
+export const awsEventsOf = (event: EventLog, distributedStates: ReadonlySet<string> = new Set()): number => {
+  const state = 'state' in event ? (event.state as { name: string; type: string }) : undefined;
+  const distributed = state !== undefined && distributedStates.has(state.name);
+  const task = state?.type === 'Task' && !distributed;
+  switch (event.type) {
+    case 'StateEntered':
+      return task ? 3 : distributed ? 2 : 1;
+    case 'StateExited':
+      return task || distributed ? 2 : 1;
+    case 'StateFailed':
+      return task || distributed ? 1 : 0;
+    case 'StateRetried':
+      return 2;
+    case 'StateCaught':
+      return 1;
+    default:
+      // Execution*, MapIteration*, ParallelBranch*: one event each.
+      return 1;
+  }
+};
+
 export const awsHistoryEvents = (
   events: EventLog[],
   distributedStates: ReadonlySet<string> = new Set(),
-): number =>
-  events.reduce((count, event) => {
-    const state = 'state' in event ? (event.state as { name: string; type: string }) : undefined;
-    const distributed = state !== undefined && distributedStates.has(state.name);
-    const task = state?.type === 'Task' && !distributed;
-    switch (event.type) {
-      case 'StateEntered':
-        return count + (task ? 3 : distributed ? 2 : 1);
-      case 'StateExited':
-        return count + (task || distributed ? 2 : 1);
-      case 'StateFailed':
-        return count + (task || distributed ? 1 : 0);
-      case 'StateRetried':
-        return count + 2;
-      case 'StateCaught':
-        return count + 1;
-      default:
-        return count + (event.type.startsWith('Execution') ? 1 : 0);
-    }
-  }, 0);
+): number => events.reduce((count, event) => count + awsEventsOf(event, distributedStates), 0);
 
 /** Sizes checked on every state's input and output, as the platform checks them. */
 const oversized = (event: EventLog): string | undefined => {
@@ -103,14 +105,14 @@ export const runExecution = async (
       `the execution input is over ${PAYLOAD_LIMIT_BYTES} bytes`,
     );
   const execution = machine.run(input as never, { overrides: overrides as never, context: context as never });
-  const events: EventLog[] = [];
+  let historyEvents = 0;
   let tooLarge: string | undefined;
   let stop: () => void = () => {};
   const consumed = (async () => {
     for await (const event of execution.eventLogs) {
-      events.push(event);
+      historyEvents += awsEventsOf(event, distributedStates);
       tooLarge ??= oversized(event);
-      if (tooLarge !== undefined || events.length > HISTORY_EVENT_LIMIT) stop();
+      if (tooLarge !== undefined || historyEvents > HISTORY_EVENT_LIMIT) stop();
     }
   })();
   stop = () => execution.abort();
@@ -122,7 +124,6 @@ export const runExecution = async (
     failure = error;
   }
   await consumed.catch(() => undefined);
-  const historyEvents = awsHistoryEvents(events, distributedStates);
   if (tooLarge !== undefined)
     throw new StatesError('States.DataLimitExceeded', `${tooLarge} is over ${PAYLOAD_LIMIT_BYTES} bytes`);
   if (historyEvents > HISTORY_EVENT_LIMIT)

@@ -36,25 +36,23 @@ const options = {
   account: z.optional(text),
 };
 
-export const fleetInputSchema = z.union(
-  [
-    z.strictObject({
-      ...options,
-      targets: z
-        .array(targetSchema, { error: 'must be a list of targets' })
-        .check(z.minLength(1, { error: 'must hold at least one target' })),
-    }),
-    z.strictObject({
-      ...options,
-      inventory: z.strictObject({
-        key: text,
-        format: z.enum(INVENTORY_FORMATS, { error: 'must be "JSONL" or "CSV"' }),
-      }),
-    }),
-  ],
-  { error: 'must hold a non-empty "targets" list or an "inventory"' },
-);
-export type FleetInput = z.output<typeof fleetInputSchema>;
+const targetsInput = z.strictObject({
+  ...options,
+  targets: z
+    .array(targetSchema, { error: 'must be a list of targets' })
+    .check(z.minLength(1, { error: 'must hold at least one target' })),
+});
+const inventoryInput = z.strictObject({
+  ...options,
+  inventory: z.strictObject({
+    key: text,
+    format: z.enum(INVENTORY_FORMATS, { error: 'must be "JSONL" or "CSV"' }),
+  }),
+});
+/** An input names its items either inline (`targets`) or in an inventory, never both. */
+export const fleetInputSchema = (value: Record<string, unknown>) =>
+  'inventory' in value && !('targets' in value) ? inventoryInput : targetsInput;
+export type FleetInput = z.output<typeof targetsInput> | z.output<typeof inventoryInput>;
 
 export class FleetInputError extends Error {
   override name = 'FleetInputError';
@@ -68,7 +66,7 @@ interface Issue {
   rule: string;
 }
 
-const issuesOf = (error: z.core.$ZodError, prefix = ''): Issue[] =>
+const issuesOf = (error: z.core.$ZodError, value: unknown, prefix = ''): Issue[] =>
   error.issues.flatMap((issue): Issue[] => {
     const at = (path: PropertyKey[]) =>
       path
@@ -76,17 +74,19 @@ const issuesOf = (error: z.core.$ZodError, prefix = ''): Issue[] =>
         .join('')
         .replace(/^\./, '');
     const base = at(issue.path);
+    const given = issue.path.reduce<unknown>(
+      (at, key) =>
+        at !== null && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key] : undefined,
+      value,
+    );
+    if (issue.code === 'invalid_type' && issue.path.length > 0 && given === undefined) {
+      return [{ field: `${prefix}${base}`, rule: 'is required' }];
+    }
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => {
         const field = `${prefix}${base ? `${base}.` : ''}${key}`;
         return { field, rule: key === 'password' ? PASSWORD_RULE : 'is not a field of a fleet input' };
       });
-    }
-    // A union names no field: say what is missing rather than "invalid input".
-    if (issue.code === 'invalid_union' && issue.path.length === 0) {
-      const branches = (issue.errors ?? []).map((branch) => branch.filter((i) => i.code !== 'invalid_type'));
-      const best = branches.find((b) => b.length > 0);
-      if (best) return issuesOf({ issues: best } as z.core.$ZodError, prefix);
     }
     return [{ field: `${prefix}${base}` || '(input)', rule: issue.message }];
   });
@@ -139,8 +139,8 @@ export const parseFleetInput = (source: string, value: unknown): FleetInput => {
       },
     ]);
   }
-  const parsed = fleetInputSchema.safeParse(value);
-  if (!parsed.success) throw describe(source, issuesOf(parsed.error));
+  const parsed = fleetInputSchema(value as Record<string, unknown>).safeParse(value);
+  if (!parsed.success) throw describe(source, issuesOf(parsed.error, value));
   if ('targets' in parsed.data) {
     const clash = conflicts(parsed.data, parsed.data.targets, (i) => `targets[${i}]`);
     if (clash.length > 0) throw describe(source, clash);
@@ -156,7 +156,7 @@ export const parseInventoryItem = (
   fleet: Record<string, unknown>,
 ): FleetTarget => {
   const parsed = targetSchema.safeParse(value);
-  if (!parsed.success) throw describe(`${source}:${line}`, issuesOf(parsed.error));
+  if (!parsed.success) throw describe(`${source}:${line}`, issuesOf(parsed.error, value));
   const clash = conflicts(fleet, [parsed.data], () => `line ${line}`);
   if (clash.length > 0) throw describe(`${source}:${line}`, clash);
   return parsed.data;
