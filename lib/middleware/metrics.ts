@@ -71,16 +71,25 @@ export interface RotationMetricsOptions {
  * publish" on every dry run and refusal. A failure to emit is logged and changes nothing.
  */
 export const rotationMetrics = (options: RotationMetricsOptions): ResetMiddleware => {
-  const metrics =
-    options.metrics ??
-    new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE });
-  // A function serves one provider: its dimensions are the same for every invocation.
-  metrics.setDefaultDimensions({ stage: options.stage, provider: options.provider });
+  // Made when first needed: a dry run or a refusal has nothing to emit (a cold start's cost).
+  let made: Metrics | undefined = options.metrics;
+  const metricsOf = (): Metrics => {
+    if (!made) {
+      made = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE });
+      // A function serves one provider: its dimensions are the same for every invocation.
+      made.setDefaultDimensions({ stage: options.stage, provider: options.provider });
+    }
+    return made;
+  };
+  if (made) made.setDefaultDimensions({ stage: options.stage, provider: options.provider });
   const emit = (request: Parameters<NonNullable<ResetMiddleware['after']>>[0]): void => {
     const samples = latencies.get(request.context) ?? [];
     latencies.delete(request.context);
+    let metrics: Metrics | undefined;
     try {
       const result = attemptOutcome(request);
+      if (!result && samples.length === 0) return;
+      metrics = metricsOf();
       if (result) metrics.addMetric(result.ok ? ROTATION_SUCCEEDED : ROTATION_FAILED, MetricUnit.Count, 1);
       for (const ms of samples) metrics.addMetric(PROVIDER_LATENCY, MetricUnit.Milliseconds, Math.round(ms));
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
@@ -90,8 +99,8 @@ export const rotationMetrics = (options: RotationMetricsOptions): ResetMiddlewar
         byCode.addMetric(ROTATION_FAILED, MetricUnit.Count, 1);
       }
     } catch (error) {
-      metrics.clearMetrics();
-      metrics.clearDimensions();
+      metrics?.clearMetrics();
+      metrics?.clearDimensions();
       logger.warn('metrics not emitted', { errorName: error instanceof Error ? error.name : 'unknown' });
     }
   };
