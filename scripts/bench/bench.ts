@@ -236,8 +236,13 @@ const PEERS = {
   'sdk-floor': 'sdk-floor.mjs',
   'sdk-floor-ssm': 'sdk-floor-ssm.mjs',
 };
-type ColdReport = { maxRssKiB: number; answer?: Record<string, unknown> };
+type ColdReport = { maxRssKiB: number; cpuMs: number; answer?: Record<string, unknown> };
 type WarmSample = { totalMs: number; networkMs: number; requests: number; openRequests: number };
+interface Samples {
+  ms: number[];
+  cpuMs: number[];
+  rssMiB: number[];
+}
 interface FleetReport {
   ms: number;
   succeeded: number;
@@ -317,8 +322,8 @@ const main = async () => {
 
   // 2. Cold import, before the sandbox starts (nothing to answer; a quieter machine): a round to
   // warm the file cache, then RUNS rounds of A B C … alternating.
-  const coldImport: Record<string, { ms: number[]; rssMiB: number[] }> = {};
-  for (const name of allNames) coldImport[name] = { ms: [], rssMiB: [] };
+  const coldImport: Record<string, Samples> = {};
+  for (const name of allNames) coldImport[name] = { ms: [], cpuMs: [], rssMiB: [] };
   for (let round = 0; round <= RUNS; round++) {
     for (const name of allNames) {
       const file = (bundles[name] as Bundle).file;
@@ -326,6 +331,7 @@ const main = async () => {
       if (round === 0) continue;
       coldImport[name]?.ms.push(run.ms);
       coldImport[name]?.rssMiB.push(run.report.maxRssKiB / KIB_PER_MIB);
+      coldImport[name]?.cpuMs.push(run.report.cpuMs);
     }
   }
   log('cold import done');
@@ -403,8 +409,8 @@ const main = async () => {
       },
       { name: 'empty', bundle: 'empty', env, event: () => ({}), check: http200 },
     ];
-    const coldStart: Record<string, { ms: number[]; rssMiB: number[] }> = {};
-    for (const c of cases) coldStart[c.name] = { ms: [], rssMiB: [] };
+    const coldStart: Record<string, Samples> = {};
+    for (const c of cases) coldStart[c.name] = { ms: [], cpuMs: [], rssMiB: [] };
     // Requests each case's first answer made to the simulated providers: 0 for a dry run that
     // stops at the credentials, 1 for one that asks the provider read-only (the preflight).
     const providerCalls: Record<string, number> = {};
@@ -427,6 +433,7 @@ const main = async () => {
         if (round === 0) continue; // the first round also warms the sandbox (dynalite, sockets)
         coldStart[c.name]?.ms.push(run.ms);
         coldStart[c.name]?.rssMiB.push(run.report.maxRssKiB / KIB_PER_MIB);
+        coldStart[c.name]?.cpuMs.push(run.report.cpuMs);
       }
     }
     log('cold start done');
@@ -510,14 +517,17 @@ const main = async () => {
     }
 
     // 6. Results.
-    const med = (samples: { ms: number[]; rssMiB: number[] } | undefined) => ({
+    const med = (samples: Samples | undefined) => ({
       ms: median(samples?.ms ?? []),
+      cpuMs: median(samples?.cpuMs ?? []),
       rssMiB: median(samples?.rssMiB ?? []),
     });
     const floorImport = med(coldImport['sdk-floor']).ms;
+    const floorImportCpu = med(coldImport['sdk-floor']).cpuMs;
     const naiveImport = med(coldImport.naive).ms;
     // A dry run must read its credentials from SSM: its limit is the floor that does too.
     const floorStart = med(coldStart['sdk-floor-ssm']).ms;
+    const floorStartCpu = med(coldStart['sdk-floor-ssm']).cpuMs;
     const naiveStart = med(coldStart['naive reset']).ms;
     const rows = allNames.map((name) => {
       const b = bundles[name] as Bundle;
@@ -533,11 +543,14 @@ const main = async () => {
         sourceMapKB: b.mapBytes / KB,
         coldImportMs: imp.ms,
         coldImportVsFloor: imp.ms / floorImport,
+        // The process's own CPU time: what the wall time would be on an idle machine.
+        coldImportCpuVsFloor: imp.cpuMs / floorImportCpu,
         coldImportVsNaive: imp.ms / naiveImport,
         coldStart: isProject
           ? {
               dryRunMs: dry.ms,
               dryRunVsFloor: dry.ms / floorStart,
+              dryRunCpuVsFloor: dry.cpuMs / floorStartCpu,
               dryRunVsNaive: dry.ms / naiveStart,
               rotationMs: rot.ms,
               rotationVsFloor: rot.ms / floorStart,
@@ -587,6 +600,7 @@ const main = async () => {
           'map KB',
           'import ms',
           'vs floor',
+          'CPU vs floor',
           'vs naive',
           'RSS MiB',
           'size<=900',
@@ -599,6 +613,7 @@ const main = async () => {
           fixed(r.sourceMapKB, 0),
           fixed(r.coldImportMs),
           ratio(r.coldImportVsFloor),
+          ratio(r.coldImportCpuVsFloor),
           ratio(r.coldImportVsNaive),
           fixed(r.importRssMiB),
           r.targets ? mark(r.targets.size) : '',
@@ -615,6 +630,7 @@ const main = async () => {
               fixed(c.dryRunMs),
               String(providerCalls[`${name} dry run`] ?? '?'),
               ratio(c.dryRunVsFloor),
+              ratio(c.dryRunCpuVsFloor),
               ratio(c.dryRunVsNaive),
               fixed(c.rotationMs),
               ratio(c.rotationVsFloor),
@@ -639,6 +655,7 @@ const main = async () => {
         fixed(m.ms),
         '',
         ratio(m.ms / floorStart),
+        ratio(m.cpuMs / floorStartCpu),
         ratio(m.ms / naiveStart),
         '',
         '',
@@ -658,6 +675,7 @@ const main = async () => {
           'dry ms',
           'provider calls',
           'vs floor',
+          'CPU vs floor',
           'vs naive',
           'rotation ms',
           'vs floor',

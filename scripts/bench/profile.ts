@@ -139,7 +139,10 @@ const main = async () => {
         self[source] = (self[source] ?? 0) + ms;
       });
       totals.push(total);
-      for (const [source, ms] of Object.entries(self)) (bySource[source] ??= []).push(ms);
+      for (const [source, ms] of Object.entries(self)) {
+        bySource[source] ??= [];
+        bySource[source].push(ms);
+      }
     }
   } finally {
     await sandbox.close();
