@@ -149,6 +149,25 @@ export const machineOf = (key: object, definition: () => object = () => key): St
   return machine;
 };
 
+const validated = new WeakSet<object>();
+/**
+ * The whole definition checked as Step Functions checks it (asl-validator, through
+ * aws-local-stepfunctions): its Distributed Maps, ItemReaders and ResultWriters included, and its
+ * state names unique across the nested definitions too.
+ */
+export const validateDefinition = (definition: Definition): void => {
+  if (validated.has(definition)) return;
+  const resolved = JSON.parse(
+    JSON.stringify(definition, (_, value) =>
+      value && typeof value === 'object' && ('Fn::GetAtt' in value || 'Ref' in value)
+        ? 'arn:aws:lambda:eu-central-1:000000000000:function:stand-in'
+        : value,
+    ),
+  );
+  new StateMachine(resolved, { validationOptions: { checkArn: true, checkPaths: true } });
+  validated.add(definition);
+};
+
 const evaluators = new WeakMap<object, StateMachine>();
 /** A JSONPath template evaluated as Step Functions does, by a one-state machine (built once). */
 const evaluate = async (template: object, input: unknown, context: Record<string, unknown>) => {
@@ -192,10 +211,14 @@ export interface Progress {
   failed: number;
 }
 
+/** The function a `lambda:invoke` Task invokes: its `FunctionName`'s Fn::GetAtt logical id. */
+export const invokedFunction = (state: Definition): string | undefined =>
+  state.Parameters?.FunctionName?.['Fn::GetAtt']?.[0] ?? undefined;
+
 export interface DistributedMapOptions {
   /** The items an ItemReader reads: locally, `Key` is a file. */
   readItems(key: string, format: string): Promise<unknown[]>;
-  /** Task handlers of the children, by state name. */
+  /** Task handlers of the children, by the logical id of the function they invoke. */
   handlers: Record<string, TaskHandler>;
   retryIntervalMs?: number;
   /** Where ResultWriter writes (stands in for the bucket). */
@@ -291,6 +314,15 @@ export const distributedParent = (
     const taskStates = Object.entries(ItemProcessor.States as Record<string, Definition>)
       .filter(([, s]) => s.Type === 'Task')
       .map(([n]) => n);
+    const childHandlers = Object.fromEntries(
+      Object.entries(ItemProcessor.States as Record<string, Definition>).flatMap(([n, s]) => {
+        const handler = s.Type === 'Task' ? options.handlers[invokedFunction(s) ?? ''] : undefined;
+        return handler ? [[n, handler]] : [];
+      }),
+    );
+    const unhandled = taskStates.filter((n) => !(n in childHandlers));
+    // No Task may fall through to aws-local-stepfunctions' own Lambda client, which calls AWS.
+    if (unhandled.length > 0) throw new Error(`${name}: no local handler for ${unhandled.join(', ')}`);
     const itemsTemplate = { 'items.$': ItemsPath ?? '$' };
     handlers[name] = async (input) => {
       const context = parentContext();
@@ -354,7 +386,7 @@ export const distributedParent = (
               },
             },
             {
-              taskResourceLocalHandlers: options.handlers,
+              taskResourceLocalHandlers: childHandlers,
               ...(options.retryIntervalMs === undefined
                 ? {}
                 : {

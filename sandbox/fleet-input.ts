@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as z from 'zod/mini';
 
-// The fleet file and the fleet state machine's input (deploy/fleet-rotation.yml), checked before
+// The fleet file and the fleet state machine's input (deploy/fleet-rotation.cjs), checked before
 // anything runs: a file that says one thing must not do another. Unknown keys, a missing or empty
 // `targets`, a password, an option given both fleet-wide and in a target are refused, each named
 // with its place in the file.

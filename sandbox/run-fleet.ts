@@ -12,6 +12,7 @@ import {
   machineOf,
   type Progress,
   runExecution,
+  validateDefinition,
 } from './distributed-map.ts';
 import { type FleetInput, formatOf, parseFleetInput, parseJson, readInventory } from './fleet-input.ts';
 import { lambdaInvokeTask, offlineLambdaInvoke } from './lambda-invoke.ts';
@@ -29,10 +30,11 @@ import { lambdaInvokeTask, offlineLambdaInvoke } from './lambda-invoke.ts';
 // OFFLINE_LAMBDA_PORT (default 3002), or after the result when an invocation did not reach the
 // Lambda API.
 
+/** serverless.yml's function of each handler's logical id, as the Task states name it (Fn::GetAtt). */
 export const TASK_FUNCTIONS: Record<string, string> = {
-  RotateNcloudCdss: 'ncloudCdssResetCmakPassword',
-  RotateOtcCss: 'otcCssResetAdminPassword',
-  RotateHuaweicloudCss: 'huaweicloudCssResetAdminPassword',
+  NcloudCdssResetCmakPasswordLambdaFunction: 'ncloudCdssResetCmakPassword',
+  OtcCssResetAdminPasswordLambdaFunction: 'otcCssResetAdminPassword',
+  HuaweicloudCssResetAdminPasswordLambdaFunction: 'huaweicloudCssResetAdminPassword',
 };
 
 /** The state machine definition as `serverless print` resolves it for a stage. */
@@ -88,9 +90,10 @@ export interface RunOptions {
 
 /**
  * Runs the definition locally: the parent with aws-local-stepfunctions, each Distributed Map's
- * children as executions of their own, with a Task handler per Task state and the context object
- * a real execution has (its name keys the idempotency of each item). An ItemReader's Key is a
- * local file. A failed execution rejects with an Error whose `cause` is named as its error.
+ * children as executions of their own, with a Task handler per invoked function (by its logical
+ * id, as TASK_FUNCTIONS lists them) and the context object a real execution has (its name keys the
+ * idempotency of each item). An ItemReader's Key is a local file. A failed execution rejects with
+ * an Error whose `cause` is named as its error.
  */
 export const runLocally = async (
   definition: Record<string, unknown>,
@@ -98,6 +101,7 @@ export const runLocally = async (
   handlers: Record<string, TaskHandler>,
   options: RunOptions = {},
 ): Promise<FleetRun> => {
+  validateDefinition(definition);
   const name = randomUUID();
   const context: ExecutionContext = {
     Id: `arn:aws:states:eu-central-1:000000000000:execution:fleet-rotation:${name}`,
@@ -235,10 +239,10 @@ const main = async () => {
   }
   let transportFailures = 0;
   const handlers = Object.fromEntries(
-    Object.entries(TASK_FUNCTIONS).map(([state, fn]) => {
+    Object.entries(TASK_FUNCTIONS).map(([logicalId, fn]) => {
       const invoke = offlineLambdaInvoke(lambdaEndpoint, `cluster-password-reset-local-${fn}`);
       return [
-        state,
+        logicalId,
         lambdaInvokeTask(async (payload) => {
           try {
             return await invoke(payload);

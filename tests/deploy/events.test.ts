@@ -317,12 +317,23 @@ describe('the fleet state machine', () => {
       CSVHeaderLocation: 'FIRST_ROW',
     });
     expect(byName.CheckTargets.ItemsPath).toBe('$.targets');
-    const inspect = byName.CheckTargets.ItemProcessor.States.Inspect;
+    const inspect = byName.CheckTargets.ItemProcessor.States.InspectTargets;
     expect(inspect.Choices[0]).toEqual({
       Variable: '$.target.password',
       IsPresent: true,
-      Next: 'PasswordNotAllowed',
+      Next: 'PasswordNotAllowedCheckTargets',
     });
+    expect(byName.CheckTargets.Catch).toEqual([
+      { ErrorEquals: ['States.ExceedToleratedFailureThreshold'], ResultPath: null, Next: 'TargetRefused' },
+    ]);
+    // Step Functions wants every state name unique, the Maps' own states included.
+    const names = (states: Record<string, any>): string[] =>
+      Object.entries(states).flatMap(([name, state]) => [
+        name,
+        ...(state.ItemProcessor ? names(state.ItemProcessor.States) : []),
+      ]);
+    const all = names(States);
+    expect(new Set(all).size).toBe(all.length);
     expect(States.Summarize.Resource).toBe('arn:aws:states:::aws-sdk:sfn:describeMapRun');
   });
 
@@ -338,11 +349,10 @@ describe('the fleet state machine', () => {
       // One Choice, then the Task: no chain shapes the payload.
       expect(Object.values(states).filter((s) => s.Type === 'Choice' || s.Type === 'Pass')).toHaveLength(1);
       const tasks = Object.entries(states).filter(([, s]) => s.Type === 'Task');
-      expect(tasks.map(([task]) => task).sort()).toEqual([
-        'RotateHuaweicloudCss',
-        'RotateNcloudCdss',
-        'RotateOtcCss',
-      ]);
+      const source = name.slice('Rotate'.length);
+      expect(tasks.map(([task]) => task).sort()).toEqual(
+        ['RotateHuaweicloudCss', 'RotateNcloudCdss', 'RotateOtcCss'].map((task) => `${task}${source}`),
+      );
       for (const [, task] of tasks) {
         expect(task.Resource).toBe('arn:aws:states:::lambda:invoke');
         expect(Object.keys(task.Parameters).sort()).toEqual(['FunctionName', 'Payload.$']);

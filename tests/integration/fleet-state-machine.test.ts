@@ -16,21 +16,22 @@ const suite = useSuite();
 // biome-ignore lint/suspicious/noExplicitAny: an ASL definition, as `serverless print` resolves it
 let definition: Record<string, any>;
 
-const PROVIDER_OF_TASK: Record<string, string> = {
-  RotateNcloudCdss: 'ncloud-cdss',
-  RotateOtcCss: 'otc-css',
-  RotateHuaweicloudCss: 'huaweicloud-css',
+/** The provider of each function a Task invokes, by its logical id. */
+const PROVIDER_OF_FUNCTION: Record<string, string> = {
+  NcloudCdssResetCmakPasswordLambdaFunction: 'ncloud-cdss',
+  OtcCssResetAdminPasswordLambdaFunction: 'otc-css',
+  HuaweicloudCssResetAdminPasswordLambdaFunction: 'huaweicloud-css',
 };
 
-/** Every payload a Task state handed to a handler, in the order they were sent. */
-let payloads: Array<{ state: string; payload: Record<string, unknown> }> = [];
+/** Every payload a Task handed to a handler (by the function it invokes), in the order they were sent. */
+let payloads: Array<{ fn: string; payload: Record<string, unknown> }> = [];
 
 const taskHandlers = () =>
   Object.fromEntries(
-    Object.entries(PROVIDER_OF_TASK).map(([state, providerId]) => [
-      state,
+    Object.entries(PROVIDER_OF_FUNCTION).map(([fn, providerId]) => [
+      fn,
       lambdaInvokeTask((payload) => {
-        payloads.push({ state, payload: payload as Record<string, unknown> });
+        payloads.push({ fn, payload: payload as Record<string, unknown> });
         return suite.handler(providerId)(payload, lambdaContext());
       }),
     ]),
@@ -75,16 +76,19 @@ beforeAll(async () => {
 }, 60_000);
 
 // biome-ignore lint/suspicious/noExplicitAny: ASL states
-const taskStates = (states: Record<string, any>): string[] =>
+const tasks = (states: Record<string, any>): Array<[string, any]> =>
   Object.entries(states).flatMap(([name, state]) => [
-    ...(state.Type === 'Task' ? [name] : []),
-    ...(state.ItemProcessor ? taskStates(state.ItemProcessor.States) : []),
+    ...(state.Type === 'Task' ? [[name, state] as [string, unknown]] : []),
+    ...(state.ItemProcessor ? tasks(state.ItemProcessor.States) : []),
   ]);
 
 it('has a local handler for every Task state, so no test can call AWS', () => {
-  const tasks = [...new Set(taskStates(definition.States))].filter((name) => name !== 'Summarize');
-  expect(tasks.sort()).toEqual(Object.keys(PROVIDER_OF_TASK).sort());
-  expect(Object.keys(TASK_FUNCTIONS).sort()).toEqual(tasks.sort());
+  const invoking = tasks(definition.States).filter(([name]) => name !== 'Summarize');
+  // A rotation Task per provider in each of the three sources' Rotate maps.
+  expect(invoking).toHaveLength(9);
+  const invoked = new Set(invoking.map(([, state]) => state.Parameters.FunctionName['Fn::GetAtt'][0]));
+  expect([...invoked].sort()).toEqual(Object.keys(PROVIDER_OF_FUNCTION).sort());
+  expect(Object.keys(TASK_FUNCTIONS).sort()).toEqual([...invoked].sort());
   // The one other Task, answered by the local Distributed Map runner.
   expect(definition.States.Summarize.Resource).toBe('arn:aws:states:::aws-sdk:sfn:describeMapRun');
   expect(definition.States.RotateTargets.MaxConcurrency).toBe(5);
@@ -293,7 +297,7 @@ it("hands each handler a payload built in one step, the fleet's options over the
     idempotencyKey: 'k-1',
     caller,
   });
-  expect(payloads.every((p) => p.state === 'RotateOtcCss')).toBe(true);
+  expect(payloads.every((p) => p.fn === 'OtcCssResetAdminPasswordLambdaFunction')).toBe(true);
   // The fleet-wide dry run: every cluster a preflight, none reset.
   expect(summary.failed).toEqual([]);
   expect(summary.succeeded.map((r) => r.dryRun)).toEqual([true, true]);
@@ -317,13 +321,16 @@ it('reads an inventory (JSON Lines, CSV) as the ItemReader does, with the same r
   await writeFile(csv, `provider,region,clusterId\nncloud-cdss,KR,${a.id}\n"otc-css",eu-de,${b.id}\n`);
   const fromCsv = await run({ dryRun: true, inventory: { key: csv, format: 'CSV' } });
   expect(fromCsv.succeeded.map((r) => r.clusterId)).toEqual([a.id, b.id]);
-  expect(payloads.map((p) => p.state)).toEqual(['RotateNcloudCdss', 'RotateOtcCss']);
+  expect(payloads.map((p) => p.fn)).toEqual([
+    'NcloudCdssResetCmakPasswordLambdaFunction',
+    'OtcCssResetAdminPasswordLambdaFunction',
+  ]);
 });
 
 it("keeps every execution's history within its limits: at most 10 events per cluster, a parent that does not grow", async () => {
   // Stand-in handlers: the history is the state machine's, whatever the handler does.
   const answer = lambdaInvokeTask(async (payload) => ({ ok: true, ...(payload as object) }));
-  const handlers = Object.fromEntries(Object.keys(PROVIDER_OF_TASK).map((state) => [state, answer]));
+  const handlers = Object.fromEntries(Object.keys(PROVIDER_OF_FUNCTION).map((fn) => [fn, answer]));
   const fleet = (n: number) =>
     Array.from({ length: n }, (_, i) => ({ provider: 'otc-css', region: 'eu-de', clusterId: `c-${i}` }));
   const parents: number[] = [];

@@ -16,6 +16,11 @@ import { invokeInMode, useSuite } from './suite.ts';
 
 const suite = useSuite();
 const PROVIDERS = ['ncloud-cdss', 'otc-css', 'huaweicloud-css'] as const;
+const FUNCTION_OF_PROVIDER: Record<string, string> = {
+  'ncloud-cdss': 'NcloudCdssResetCmakPasswordLambdaFunction',
+  'otc-css': 'OtcCssResetAdminPasswordLambdaFunction',
+  'huaweicloud-css': 'HuaweicloudCssResetAdminPasswordLambdaFunction',
+};
 const rotated: Record<string, string> = {};
 
 const cli = async (args: string[]) => {
@@ -79,12 +84,8 @@ it('feeds the fleet state machine: a fleet-wide dry run over the inventory check
   const file = join(await mkdtemp(join(tmpdir(), 'inventory-')), 'fleet.jsonl');
   await writeFile(file, stdout);
   const handlers = Object.fromEntries(
-    PROVIDERS.map((providerId) => [
-      {
-        'ncloud-cdss': 'RotateNcloudCdss',
-        'otc-css': 'RotateOtcCss',
-        'huaweicloud-css': 'RotateHuaweicloudCss',
-      }[providerId],
+    Object.entries(FUNCTION_OF_PROVIDER).map(([providerId, fn]) => [
+      fn,
       lambdaInvokeTask((payload) => suite.handler(providerId)(payload, lambdaContext())),
     ]),
   );
