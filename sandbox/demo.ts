@@ -120,7 +120,7 @@ export const demoInstructions = ({
     "EventBridge and Step Functions (from this folder): put the example request event on the local stage's request bus, whose rule delivers it to the OTC handler; list the events put; run the fleet state machine:",
     `  sed 's/-prod-requests/-local-requests/' examples/request-event.json | curl -s ${sandbox.urls.aws}/ -H 'x-amz-target: AWSEvents.PutEvents' -H 'content-type: application/x-amz-json-1.1' -d @-`,
     `  curl -s ${sandbox.urls.aws}/_sandbox/events`,
-    `  ${String(lambdaPort) === '3002' ? '' : `OFFLINE_LAMBDA_PORT=${lambdaPort} `}npm run fleet -- examples/fleet-rotation.json`,
+    `  ${String(lambdaPort) === '3002' ? '' : `OFFLINE_LAMBDA_PORT=${lambdaPort} `}npm run --silent fleet -- examples/fleet-rotation.json`,
     'Requests that failed their two retries (the dead-letter queue); the sandbox control API is described in sandbox/README.md:',
     `  curl -s ${sandbox.urls.aws}/_sandbox/dead-letters`,
   ].join('\n');

@@ -92,12 +92,16 @@ const failureCode = (request: { internal: ResetInternal; error?: unknown }): Err
  * publish" on every dry run. A failure to emit is logged and changes nothing.
  */
 export const rotationMetrics = (options: RotationMetricsOptions): ResetMiddleware => {
-  const metrics =
-    options.metrics ??
-    new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE });
+  // Made when first needed: a dry run has nothing to emit (a cold start's cost).
+  let made: Metrics | undefined = options.metrics;
+  const metricsOf = (): Metrics => {
+    if (!made)
+      made = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE });
+    return made;
+  };
   // A function serves one provider: its dimensions are the same for every invocation.
-  metrics.setDefaultDimensions({ stage: options.stage, provider: options.provider });
-  const countFailure = (dimension: string, value: string): void => {
+  if (made) made.setDefaultDimensions({ stage: options.stage, provider: options.provider });
+  const countFailure = (metrics: Metrics, dimension: string, value: string): void => {
     const single = metrics.singleMetric();
     single.addDimension(dimension, value);
     single.addMetric(ROTATION_FAILED, MetricUnit.Count, 1);
@@ -105,19 +109,25 @@ export const rotationMetrics = (options: RotationMetricsOptions): ResetMiddlewar
   const emit = (request: Parameters<NonNullable<ResetMiddleware['after']>>[0]): void => {
     const samples = latencies.get(request.context) ?? [];
     latencies.delete(request.context);
+    let metrics: Metrics | undefined;
     try {
       const code = failureCode(request);
+      const succeeded = code === undefined && attemptOutcome(request) !== undefined;
+      if (code === undefined && !succeeded && samples.length === 0) return;
+      const firstUse = made === undefined;
+      metrics = metricsOf();
+      if (firstUse) metrics.setDefaultDimensions({ stage: options.stage, provider: options.provider });
       if (code !== undefined) metrics.addMetric(ROTATION_FAILED, MetricUnit.Count, 1);
-      else if (attemptOutcome(request)) metrics.addMetric(ROTATION_SUCCEEDED, MetricUnit.Count, 1);
+      else if (succeeded) metrics.addMetric(ROTATION_SUCCEEDED, MetricUnit.Count, 1);
       for (const ms of samples) metrics.addMetric(PROVIDER_LATENCY, MetricUnit.Milliseconds, Math.round(ms));
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
       if (code !== undefined) {
-        countFailure('errorCode', code);
-        countFailure(INVOCATION_DIMENSION, request.internal.mode ?? 'direct');
+        countFailure(metrics, 'errorCode', code);
+        countFailure(metrics, INVOCATION_DIMENSION, request.internal.mode ?? 'direct');
       }
     } catch (error) {
-      metrics.clearMetrics();
-      metrics.clearDimensions();
+      metrics?.clearMetrics();
+      metrics?.clearDimensions();
       logger.warn('metrics not emitted', { errorName: error instanceof Error ? error.name : 'unknown' });
     }
   };

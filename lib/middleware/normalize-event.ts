@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { type FieldIssue, validationFailed } from '../errors.ts';
-import { eventBridgeEvent, httpApiParts, restApiParts } from '../events/aws-event-shapes.ts';
+import { eventBridgeEvent, httpApiParts, onFirstParse, restApiParts } from '../events/aws-event-shapes.ts';
 import { CALLER_FIELD, callerOf } from '../events/caller.ts';
 import { logger } from '../logger.ts';
 import type { ProviderId } from '../providers/types.ts';
@@ -103,21 +103,23 @@ const eventBridgeInput = (event: unknown): Record<string, unknown> => {
 };
 
 // Secrets Manager's rotation event, as its rotation-function contract gives it: nothing else.
-const rotationEventSchema = z.strictObject({
-  Step: z.enum(ROTATION_STEPS, { error: `must be one of ${ROTATION_STEPS.join(', ')}` }),
-  SecretId: z
-    .string({ error: 'must be a string' })
-    .check(z.regex(/^[A-Za-z0-9/_+=.@:-]{1,2048}$/, { error: 'must be a secret name or ARN' })),
-  // Secrets Manager's ClientRequestToken: 32 to 64 characters.
-  ClientRequestToken: z
-    .string({ error: 'must be a string' })
-    .check(z.regex(/^[A-Za-z0-9-]{32,64}$/, { error: 'must be 32-64 letters, digits or "-"' })),
-  RotationToken: z.optional(
-    z
+const rotationEventSchema = onFirstParse(() =>
+  z.strictObject({
+    Step: z.enum(ROTATION_STEPS, { error: `must be one of ${ROTATION_STEPS.join(', ')}` }),
+    SecretId: z
       .string({ error: 'must be a string' })
-      .check(z.regex(/^[A-Za-z0-9-]{1,256}$/, { error: 'must be 1-256 letters, digits or "-"' })),
-  ),
-});
+      .check(z.regex(/^[A-Za-z0-9/_+=.@:-]{1,2048}$/, { error: 'must be a secret name or ARN' })),
+    // Secrets Manager's ClientRequestToken: 32 to 64 characters.
+    ClientRequestToken: z
+      .string({ error: 'must be a string' })
+      .check(z.regex(/^[A-Za-z0-9-]{32,64}$/, { error: 'must be 32-64 letters, digits or "-"' })),
+    RotationToken: z.optional(
+      z
+        .string({ error: 'must be a string' })
+        .check(z.regex(/^[A-Za-z0-9-]{1,256}$/, { error: 'must be 1-256 letters, digits or "-"' })),
+    ),
+  }),
+);
 
 const rotationEvent = (event: unknown): RotationEvent => {
   const parsed = rotationEventSchema.safeParse(event);

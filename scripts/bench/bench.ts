@@ -12,20 +12,20 @@ import { TASK_FUNCTIONS } from '../../sandbox/run-fleet.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/server.ts';
 import { type Bundle, bundle } from './bundle.ts';
 
-// `npm run bench`: the packaged handlers against the reference peers (../shared/bench), side by
-// side in one run, as ratios (see DESIGN.md, "Performance targets"). A measurement: it exits 0
-// when targets are missed, and non-zero only when something breaks.
-//   npm run bench -- [--runs 10] [--warm 200] [--fleet 10,100,1000] [--out .bench/results.json]
-//                    [--peers ../shared/bench] [--node-options=--enable-source-maps]
+// `npm run bench`: the packaged handlers against the reference peers (scripts/bench/peers), side
+// by side in one run, as ratios (see docs/performance.md). A measurement: it exits 0 when targets
+// are missed, and non-zero only when something breaks.
+//   npm run bench -- [--runs 10] [--warm 200] [--fleet 10,100,1000,10000] [--out .bench/results.json]
+//                    [--peers scripts/bench/peers] [--node-options=--enable-source-maps]
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '10' },
     warm: { type: 'string', default: '200' },
-    fleet: { type: 'string', default: '10,100,1000' },
+    fleet: { type: 'string', default: '10,100,1000,10000' },
     out: { type: 'string', default: join(ROOT, '.bench/results.json') },
-    peers: { type: 'string', default: resolve(ROOT, '../shared/bench') },
+    peers: { type: 'string', default: join(import.meta.dirname, 'peers') },
     'node-options': { type: 'string', default: '' },
   },
 });
@@ -230,9 +230,19 @@ const projectIdForwarder = async (target: string): Promise<{ url: string; server
 
 // ---- the run ----
 
-const PEERS = { empty: 'empty.mjs', naive: 'naive.mjs', 'sdk-floor': 'sdk-floor.mjs' };
-type ColdReport = { maxRssKiB: number; answer?: Record<string, unknown> };
+const PEERS = {
+  empty: 'empty.mjs',
+  naive: 'naive.mjs',
+  'sdk-floor': 'sdk-floor.mjs',
+  'sdk-floor-ssm': 'sdk-floor-ssm.mjs',
+};
+type ColdReport = { maxRssKiB: number; cpuMs: number; answer?: Record<string, unknown> };
 type WarmSample = { totalMs: number; networkMs: number; requests: number; openRequests: number };
+interface Samples {
+  ms: number[];
+  cpuMs: number[];
+  rssMiB: number[];
+}
 interface FleetReport {
   ms: number;
   succeeded: number;
@@ -242,6 +252,9 @@ interface FleetReport {
   peakRssMiB: number;
   heapStartMiB: number;
   heapEndMiB: number;
+  parentEvents: number;
+  childEvents: number;
+  maxChildEvents: number;
 }
 interface WarmRow {
   overheadMs: number;
@@ -259,6 +272,12 @@ interface FleetRow {
   retainedHeapKiBPerCluster: number;
   rssStartMiB: number;
   peakRssMiB: number;
+  /** History events of the parent execution: the same at every fleet size. */
+  parentEvents: number;
+  /** History events of the child executions (a check and a rotation per cluster), per cluster. */
+  eventsPerCluster: number;
+  /** The most events any one child execution recorded. */
+  maxEventsPerExecution: number;
 }
 const KB = 1000;
 const KIB_PER_MIB = 1024;
@@ -303,8 +322,8 @@ const main = async () => {
 
   // 2. Cold import, before the sandbox starts (nothing to answer; a quieter machine): a round to
   // warm the file cache, then RUNS rounds of A B C … alternating.
-  const coldImport: Record<string, { ms: number[]; rssMiB: number[] }> = {};
-  for (const name of allNames) coldImport[name] = { ms: [], rssMiB: [] };
+  const coldImport: Record<string, Samples> = {};
+  for (const name of allNames) coldImport[name] = { ms: [], cpuMs: [], rssMiB: [] };
   for (let round = 0; round <= RUNS; round++) {
     for (const name of allNames) {
       const file = (bundles[name] as Bundle).file;
@@ -312,6 +331,7 @@ const main = async () => {
       if (round === 0) continue;
       coldImport[name]?.ms.push(run.ms);
       coldImport[name]?.rssMiB.push(run.report.maxRssKiB / KIB_PER_MIB);
+      coldImport[name]?.cpuMs.push(run.report.cpuMs);
     }
   }
   log('cold import done');
@@ -379,14 +399,28 @@ const main = async () => {
           sandbox.otc.cluster(DEMO.otc.region, event.clusterId as string)?.password === 'Bench-Naive1!',
       },
       { name: 'sdk-floor', bundle: 'sdk-floor', env, event: () => ({}), check: http200 },
+      // The limit for a first answer: the floor after the one SSM call every handler makes first.
+      {
+        name: 'sdk-floor-ssm',
+        bundle: 'sdk-floor-ssm',
+        env: { ...env, PEER_CREDENTIALS_PARAMETER: `${DEMO.credentialsPrefix}/otc/default` },
+        event: () => ({}),
+        check: http200,
+      },
       { name: 'empty', bundle: 'empty', env, event: () => ({}), check: http200 },
     ];
-    const coldStart: Record<string, { ms: number[]; rssMiB: number[] }> = {};
-    for (const c of cases) coldStart[c.name] = { ms: [], rssMiB: [] };
+    const coldStart: Record<string, Samples> = {};
+    for (const c of cases) coldStart[c.name] = { ms: [], cpuMs: [], rssMiB: [] };
+    // Requests each case's first answer made to the simulated providers: 0 for a dry run that
+    // stops at the credentials, 1 for one that asks the provider read-only (the preflight).
+    const providerCalls: Record<string, number> = {};
+    const providerCallCount = () =>
+      sandbox.ncloud.calls.length + sandbox.otc.calls.length + sandbox.huaweicloud.calls.length;
     for (let round = 0; round <= RUNS; round++) {
       for (const c of cases) {
         const event = c.event();
         const file = (bundles[c.bundle] as Bundle).file;
+        const callsBefore = providerCallCount();
         const run = await runChild<ColdReport>(
           'cold-child.mjs',
           [file, JSON.stringify(event)],
@@ -395,9 +429,11 @@ const main = async () => {
         );
         if (!c.check(run.report.answer, event))
           throw new Error(`${c.name}: unexpected answer ${JSON.stringify(run.report.answer).slice(0, 500)}`);
+        providerCalls[c.name] = providerCallCount() - callsBefore;
         if (round === 0) continue; // the first round also warms the sandbox (dynalite, sockets)
         coldStart[c.name]?.ms.push(run.ms);
         coldStart[c.name]?.rssMiB.push(run.report.maxRssKiB / KIB_PER_MIB);
+        coldStart[c.name]?.cpuMs.push(run.report.cpuMs);
       }
     }
     log('cold start done');
@@ -434,7 +470,8 @@ const main = async () => {
     }
     log('warm overhead done');
 
-    // 5. Fleet: the state machine over n fresh clusters, round robin over the providers.
+    // 5. Fleet: the state machine over n fresh clusters, round robin over the providers, read
+    // from an inventory (JSON Lines) as on AWS: an inline list of 10,000 would pass 256 KB.
     const definitionFile = join(WORK, 'fleet-definition.json');
     await writeFile(
       definitionFile,
@@ -443,18 +480,21 @@ const main = async () => {
     const taskBundles = JSON.stringify(
       Object.fromEntries(providers.map((p) => [p.task, (bundles[p.fn] as Bundle).file])),
     );
+    const inventory = async (file: string, n: number) => {
+      const lines = Array.from({ length: n }, (_, i) => {
+        const p = providers[i % providers.length] as ProviderUnderTest;
+        return `${JSON.stringify({ provider: p.id, region: p.region, clusterId: p.newCluster() })}\n`;
+      });
+      await writeFile(file, lines.join(''));
+      return file;
+    };
     const fleet: FleetRow[] = [];
     for (const n of FLEET) {
-      const targets = Array.from({ length: n }, (_, i) => {
-        const p = providers[i % providers.length] as ProviderUnderTest;
-        return { provider: p.id, region: p.region, clusterId: p.newCluster() };
-      });
-      const warmup = providers.map((p) => ({ provider: p.id, region: p.region, clusterId: p.newCluster() }));
-      const targetsFile = join(WORK, `fleet-${n}.json`);
-      await writeFile(targetsFile, JSON.stringify({ warmup, targets }));
+      const warmup = await inventory(join(WORK, `fleet-${n}-warmup.jsonl`), providers.length);
+      const targets = await inventory(join(WORK, `fleet-${n}.jsonl`), n);
       const { report } = await runChild<FleetReport>(
         'fleet-child.ts',
-        [definitionFile, targetsFile, taskBundles],
+        [definitionFile, warmup, targets, taskBundles],
         env,
         60_000 + n * 500,
         ['--expose-gc'],
@@ -469,18 +509,25 @@ const main = async () => {
         retainedHeapKiBPerCluster: ((report.heapEndMiB - report.heapStartMiB) * KIB_PER_MIB) / n,
         rssStartMiB: report.rssStartMiB,
         peakRssMiB: report.peakRssMiB,
+        parentEvents: report.parentEvents,
+        eventsPerCluster: report.childEvents / n,
+        maxEventsPerExecution: report.maxChildEvents,
       });
       log(`fleet of ${n} done`);
     }
 
     // 6. Results.
-    const med = (samples: { ms: number[]; rssMiB: number[] } | undefined) => ({
+    const med = (samples: Samples | undefined) => ({
       ms: median(samples?.ms ?? []),
+      cpuMs: median(samples?.cpuMs ?? []),
       rssMiB: median(samples?.rssMiB ?? []),
     });
     const floorImport = med(coldImport['sdk-floor']).ms;
+    const floorImportCpu = med(coldImport['sdk-floor']).cpuMs;
     const naiveImport = med(coldImport.naive).ms;
-    const floorStart = med(coldStart['sdk-floor']).ms;
+    // A dry run must read its credentials from SSM: its limit is the floor that does too.
+    const floorStart = med(coldStart['sdk-floor-ssm']).ms;
+    const floorStartCpu = med(coldStart['sdk-floor-ssm']).cpuMs;
     const naiveStart = med(coldStart['naive reset']).ms;
     const rows = allNames.map((name) => {
       const b = bundles[name] as Bundle;
@@ -496,11 +543,14 @@ const main = async () => {
         sourceMapKB: b.mapBytes / KB,
         coldImportMs: imp.ms,
         coldImportVsFloor: imp.ms / floorImport,
+        // The process's own CPU time: what the wall time would be on an idle machine.
+        coldImportCpuVsFloor: imp.cpuMs / floorImportCpu,
         coldImportVsNaive: imp.ms / naiveImport,
         coldStart: isProject
           ? {
               dryRunMs: dry.ms,
               dryRunVsFloor: dry.ms / floorStart,
+              dryRunCpuVsFloor: dry.cpuMs / floorStartCpu,
               dryRunVsNaive: dry.ms / naiveStart,
               rotationMs: rot.ms,
               rotationVsFloor: rot.ms / floorStart,
@@ -550,6 +600,7 @@ const main = async () => {
           'map KB',
           'import ms',
           'vs floor',
+          'CPU vs floor',
           'vs naive',
           'RSS MiB',
           'size<=900',
@@ -562,6 +613,7 @@ const main = async () => {
           fixed(r.sourceMapKB, 0),
           fixed(r.coldImportMs),
           ratio(r.coldImportVsFloor),
+          ratio(r.coldImportCpuVsFloor),
           ratio(r.coldImportVsNaive),
           fixed(r.importRssMiB),
           r.targets ? mark(r.targets.size) : '',
@@ -576,7 +628,9 @@ const main = async () => {
             [
               name,
               fixed(c.dryRunMs),
+              String(providerCalls[`${name} dry run`] ?? '?'),
               ratio(c.dryRunVsFloor),
+              ratio(c.dryRunCpuVsFloor),
               ratio(c.dryRunVsNaive),
               fixed(c.rotationMs),
               ratio(c.rotationVsFloor),
@@ -591,14 +645,17 @@ const main = async () => {
     );
     for (const [name, label] of [
       ['naive reset', 'naive (its OTC reset)'],
-      ['sdk-floor', 'sdk-floor (answers)'],
+      ['sdk-floor', 'sdk-floor (answers, no call)'],
+      ['sdk-floor-ssm', 'sdk-floor-ssm (answers after GetParameters)'],
       ['empty', 'empty (answers)'],
     ] as const) {
       const m = med(coldStart[name]);
       startRows.push([
         label,
         fixed(m.ms),
+        '',
         ratio(m.ms / floorStart),
+        ratio(m.cpuMs / floorStartCpu),
         ratio(m.ms / naiveStart),
         '',
         '',
@@ -611,11 +668,14 @@ const main = async () => {
     }
     out.push(
       table(
-        'Cold start (fresh process: import + first answer against the sandbox; peers: their one invocation)',
+        'Cold start (fresh process: import + first answer against the sandbox; peers: their one invocation; ' +
+          'floor = sdk-floor-ssm; provider calls = requests of the dry run to the simulated provider)',
         [
           'handler',
           'dry ms',
+          'provider calls',
           'vs floor',
+          'CPU vs floor',
           'vs naive',
           'rotation ms',
           'vs floor',
@@ -658,8 +718,9 @@ const main = async () => {
     );
     out.push(
       table(
-        'Fleet rotation (state machine from serverless.yml, MaxConcurrency as resolved; the 3 handlers in one process after a ' +
-          'warm-up fleet of 3; fresh clusters; RSS sampled every 10 ms during the run)',
+        'Fleet rotation (state machine from serverless.yml, Distributed Maps run by sandbox/run-fleet.ts, MaxConcurrency as ' +
+          'resolved; an inventory of fresh clusters; the 3 handlers in one process after a warm-up fleet of 3; RSS sampled ' +
+          'every 10 ms; history events as Step Functions would record them)',
         [
           'clusters',
           'total s',
@@ -668,6 +729,9 @@ const main = async () => {
           'peak RSS MiB',
           'peak RSS growth KiB/cluster',
           'retained heap KiB/cluster',
+          'parent events',
+          'child events/cluster',
+          'max events/execution',
         ],
         fleet.map((f) => [
           String(f.clusters),
@@ -677,6 +741,9 @@ const main = async () => {
           fixed(f.peakRssMiB),
           fixed(f.peakRssGrowthKiBPerCluster),
           fixed(f.retainedHeapKiBPerCluster),
+          String(f.parentEvents),
+          fixed(f.eventsPerCluster, 1),
+          String(f.maxEventsPerExecution),
         ]),
       ),
     );
@@ -703,8 +770,12 @@ const main = async () => {
           esbuild: service.custom.esbuild,
           targets: TARGETS,
           handlers: rows,
+          dryRunProviderCalls: providerCalls,
           coldStartPeers: Object.fromEntries(
-            ['naive reset', 'sdk-floor', 'empty'].map((name) => [name, med(coldStart[name])]),
+            ['naive reset', 'sdk-floor', 'sdk-floor-ssm', 'empty'].map((name) => [
+              name,
+              med(coldStart[name]),
+            ]),
           ),
           warm,
           fleet,

@@ -5,21 +5,22 @@ import { runLocally } from '../../sandbox/run-fleet.ts';
 import { lambdaContext } from '../../tests/support/events.ts';
 
 // One fleet rotation in a process of its own (so that its memory is the runner's and the
-// handlers', not the sandbox's): the state machine as serverless.yml resolves it, run by
-// aws-local-stepfunctions as sandbox/run-fleet.ts runs it, with each Task state invoking the
-// packaged handler in this process. A small fleet runs first, unmeasured, so that the figures are
-// the fleet's and not the first invocation's (credentials, the fingerprint key, lazy loading, JIT).
-// Run with --expose-gc.
-//   node --expose-gc fleet-child.ts <definition.json> <{ warmup, targets }.json> <{ taskState: bundle }>
+// handlers', not the sandbox's): the state machine as serverless.yml resolves it, run as
+// sandbox/run-fleet.ts runs it (aws-local-stepfunctions, a child execution per cluster), with each
+// Task state invoking the packaged handler in this process. A small fleet runs first, unmeasured,
+// so that the figures are the fleet's and not the first invocation's (credentials, the
+// fingerprint key, lazy loading, JIT). Run with --expose-gc.
+//   node --expose-gc fleet-child.ts <definition.json> <warm-up.jsonl> <fleet.jsonl> <{ taskState: bundle }>
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
-const [definitionFile, targetsFile, bundlesJson] = process.argv.slice(2) as [string, string, string];
+const [definitionFile, warmupFile, fleetFile, bundlesJson] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+];
 const definition = JSON.parse(readFileSync(definitionFile, 'utf8'));
-const { warmup, targets } = JSON.parse(readFileSync(targetsFile, 'utf8')) as {
-  warmup: unknown[];
-  targets: unknown[];
-};
 const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
 for (const [state, bundle] of Object.entries(JSON.parse(bundlesJson) as Record<string, string>)) {
   const { handler } = (await import(pathToFileURL(bundle).href)) as { handler: Handler };
@@ -27,12 +28,9 @@ for (const [state, bundle] of Object.entries(JSON.parse(bundlesJson) as Record<s
 }
 
 // Retry waits shortened as in the integration tests; distinct clusters should need none.
-const run = async (fleet: unknown[]) =>
-  (await runLocally(definition, { targets: fleet }, handlers, { retryIntervalMs: 5 })) as {
-    succeeded: unknown[];
-    failed: unknown[];
-  };
-const warm = await run(warmup);
+const run = (file: string) =>
+  runLocally(definition, { inventory: { key: file, format: 'JSONL' } }, handlers, { retryIntervalMs: 5 });
+const warm = await run(warmupFile);
 if (warm.failed.length > 0) throw new Error(`warm-up failed: ${JSON.stringify(warm.failed)}`);
 
 const gc = globalThis.gc as () => void;
@@ -45,22 +43,26 @@ const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
 }, 10);
 const started = performance.now();
-const summary = await run(targets);
+const fleet = await run(fleetFile);
 const ms = performance.now() - started;
 clearInterval(sampler);
 const rssEnd = process.memoryUsage.rss();
 peakRss = Math.max(peakRss, rssEnd);
 gc();
+const childEvents = fleet.history.children.map((c) => c.events);
 const report = {
   ms,
-  succeeded: summary.succeeded.length,
-  failed: summary.failed.slice(0, 3),
-  failedCount: summary.failed.length,
+  succeeded: fleet.succeeded.length,
+  failed: fleet.failed.slice(0, 3),
+  failedCount: fleet.failed.length,
   rssStartMiB: before.rss / MiB,
   peakRssMiB: peakRss / MiB,
   rssEndMiB: rssEnd / MiB,
   heapStartMiB: before.heap / MiB,
   heapEndMiB: process.memoryUsage().heapUsed / MiB,
+  parentEvents: fleet.history.parent,
+  childEvents: childEvents.reduce((sum, n) => sum + n, 0),
+  maxChildEvents: Math.max(...childEvents),
 };
 writeSync(3, `${JSON.stringify(report)}\n`);
 process.exit(0);

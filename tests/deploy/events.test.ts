@@ -472,75 +472,104 @@ describe('the fleet state machine', () => {
     return JSON.parse(body['Fn::Sub'] ? body['Fn::Sub'][0] : body) as Record<string, any>;
   };
 
-  it('refuses, before the Map that rotates, an input whose target carries a password', () => {
-    const { StartAt, States } = definition();
-    expect(StartAt).toBe('AnyTargets');
-    expect(States.AnyTargets.Choices[0].Next).toBe('RefusePasswords');
-    const refuse = States.RefusePasswords;
-    expect(refuse).toMatchObject({
-      Type: 'Map',
-      ItemsPath: '$.targets',
-      ResultPath: null,
-      Next: 'RotateEach',
+  /** What a `${placeholder}` of the definition stands for (serverless-step-functions' Fn::Sub). */
+  const placeholder = (value: string) => {
+    const body = machine().Properties.DefinitionString;
+    return body['Fn::Sub']?.[1]?.[value.slice(2, -1)];
+  };
+  const maps = () =>
+    Object.entries(definition().States as Record<string, any>).filter(([, state]) => state.Type === 'Map');
+
+  it('checks every target, then rotates, in Distributed Maps whose children are executions of their own', () => {
+    const { States } = definition();
+    const byName = Object.fromEntries(maps());
+    expect(Object.keys(byName).sort()).toEqual(
+      ['CheckCsv', 'CheckJsonLines', 'CheckTargets', 'RotateCsv', 'RotateJsonLines', 'RotateTargets'].sort(),
+    );
+    for (const [name, map] of maps()) {
+      expect(map.ItemProcessor.ProcessorConfig, name).toEqual({
+        Mode: 'DISTRIBUTED',
+        ExecutionType: name.startsWith('Check') ? 'EXPRESS' : 'STANDARD',
+      });
+      // The results go to S3: a Map's output holds no per-cluster array that could pass 256 KB.
+      expect(map.ResultWriter.Resource, name).toBe('arn:aws:states:::s3:putObject');
+      expect(placeholder(map.ResultWriter.Parameters.Bucket), name).toEqual({ Ref: 'FleetBucket' });
+    }
+    // A check fails the execution at the first bad target, before any rotation starts.
+    for (const [check, rotate] of [
+      ['CheckTargets', 'RotateTargets'],
+      ['CheckJsonLines', 'RotateJsonLines'],
+      ['CheckCsv', 'RotateCsv'],
+    ] as const) {
+      expect(byName[check]).toMatchObject({ ToleratedFailureCount: 0, ResultPath: null, Next: rotate });
+      expect(byName[rotate]).toMatchObject({ MaxConcurrency: 5, ToleratedFailurePercentage: 100 });
+      expect(JSON.stringify(byName[check])).not.toContain('lambda');
+    }
+    expect(byName.CheckJsonLines.ItemReader).toEqual({
+      Resource: 'arn:aws:states:::s3:getObject',
+      ReaderConfig: { InputType: 'JSONL' },
+      Parameters: { Bucket: expect.any(String), 'Key.$': '$.inventory.key' },
     });
-    const inner = refuse.ItemProcessor.States;
-    expect(inner[refuse.ItemProcessor.StartAt]).toEqual({
-      Type: 'Choice',
-      Choices: [{ Variable: '$.password', IsPresent: true, Next: 'PasswordNotAllowed' }],
-      Default: 'NoPassword',
+    expect(placeholder(byName.CheckJsonLines.ItemReader.Parameters.Bucket)).toEqual({ Ref: 'FleetBucket' });
+    expect(byName.CheckCsv.ItemReader.ReaderConfig).toEqual({
+      InputType: 'CSV',
+      CSVHeaderLocation: 'FIRST_ROW',
     });
-    expect(inner.PasswordNotAllowed).toMatchObject({ Type: 'Fail', Error: 'PasswordNotAllowed' });
-    expect(JSON.stringify(refuse)).not.toContain('lambda');
+    expect(byName.CheckTargets.ItemsPath).toBe('$.targets');
+    const inspect = byName.CheckTargets.ItemProcessor.States.InspectTargets;
+    expect(inspect.Choices[0]).toEqual({
+      Variable: '$.target.password',
+      IsPresent: true,
+      Next: 'PasswordNotAllowedCheckTargets',
+    });
+    expect(byName.CheckTargets.Catch).toEqual([
+      { ErrorEquals: ['States.ExceedToleratedFailureThreshold'], ResultPath: null, Next: 'TargetRefused' },
+    ]);
+    // Step Functions wants every state name unique, the Maps' own states included.
+    const names = (states: Record<string, any>): string[] =>
+      Object.entries(states).flatMap(([name, state]) => [
+        name,
+        ...(state.ItemProcessor ? names(state.ItemProcessor.States) : []),
+      ]);
+    const all = names(States);
+    expect(new Set(all).size).toBe(all.length);
+    expect(States.Summarize.Resource).toBe('arn:aws:states:::aws-sdk:sfn:describeMapRun');
   });
 
-  it("builds each Task's payload from the envelope's fields alone, plus the execution as caller", () => {
-    const rotate = definition().States.RotateEach;
-    expect(rotate.ItemSelector).toEqual({
-      'target.$': '$$.Map.Item.Value',
-      payload: {
-        'idempotencyKey.$': "States.Format('{}-{}', $$.Execution.Name, $$.Map.Item.Index)",
-        'caller.$': '$$.Execution.Id',
-      },
-    });
-    const states = rotate.ItemProcessor.States as Record<string, any>;
-    // Each field: a Choice that copies it only when present (a missing path fails a state).
-    const copied = Object.values(states)
-      .filter((s) => s.Type === 'Pass' && s.InputPath?.startsWith('$.target.'))
-      .map((s) => {
-        const field = s.InputPath.slice('$.target.'.length);
-        expect(s.ResultPath).toBe(`$.payload.${field}`);
-        return field;
+  it("builds each Task's payload in one step: key < target < fleet-wide options < the execution as caller", () => {
+    for (const [name, map] of maps().filter(([n]) => n.startsWith('Rotate'))) {
+      expect(map.ItemSelector, name).toEqual({
+        'target.$': '$$.Map.Item.Value',
+        'fleet.$': '$.fleet',
+        key: { 'idempotencyKey.$': "States.Format('{}-{}', $$.Execution.Name, $$.Map.Item.Index)" },
+        caller: { 'caller.$': '$$.Execution.Id' },
       });
-    expect(copied.sort()).toEqual(
-      [
-        'provider',
-        'region',
-        'clusterId',
-        'projectId',
-        'account',
-        'secretId',
-        'storePassword',
-        'dryRun',
-        'idempotencyKey',
-      ].sort(),
-    );
-    for (const [name, state] of Object.entries(states).filter(([, s]) => s.Type === 'Pass' && s.InputPath)) {
-      const guard = Object.values(states).find((s) => s.Type === 'Choice' && s.Choices[0].Next === name);
-      expect(guard?.Choices[0], name).toEqual({ Variable: state.InputPath, IsPresent: true, Next: name });
+      const states = map.ItemProcessor.States as Record<string, any>;
+      // One Choice, then the Task: no chain shapes the payload.
+      expect(Object.values(states).filter((s) => s.Type === 'Choice' || s.Type === 'Pass')).toHaveLength(1);
+      const tasks = Object.entries(states).filter(([, s]) => s.Type === 'Task');
+      const source = name.slice('Rotate'.length);
+      expect(tasks.map(([task]) => task).sort()).toEqual(
+        ['RotateHuaweicloudCss', 'RotateNcloudCdss', 'RotateOtcCss'].map((task) => `${task}${source}`),
+      );
+      for (const [, task] of tasks) {
+        expect(task.Resource).toBe('arn:aws:states:::lambda:invoke');
+        expect(Object.keys(task.Parameters).sort()).toEqual(['FunctionName', 'Payload.$']);
+        expect(task.Parameters['Payload.$']).toBe(
+          'States.JsonMerge(States.JsonMerge(States.JsonMerge($.key, $.target, false), $.fleet, false), $.caller, false)',
+        );
+      }
     }
-    const tasks = Object.entries(states).filter(([, s]) => s.Type === 'Task');
-    expect(tasks.map(([name]) => name).sort()).toEqual([
-      'RotateHuaweicloudCss',
-      'RotateNcloudCdss',
-      'RotateOtcCss',
-    ]);
-    for (const [, task] of tasks) {
-      expect(task.Resource).toBe('arn:aws:states:::lambda:invoke');
-      expect(Object.keys(task.Parameters).sort()).toEqual(['FunctionName', 'Payload.$']);
-      expect(task.Parameters['Payload.$']).toBe('$.payload');
-    }
-    // The target as a whole goes only into the summary of a failure, never to a handler.
-    expect(JSON.stringify(definition())).not.toContain('JsonMerge');
+  });
+
+  it('logs errors only, without execution data, to a log group of its own', () => {
+    expect(machine().Properties.LoggingConfiguration).toEqual({
+      Level: 'ERROR',
+      IncludeExecutionData: false,
+      Destinations: [
+        { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': ['FleetRotationLogGroup', 'Arn'] } } },
+      ],
+    });
   });
 
   it("runs under its own role, which only Step Functions may assume, for this account's state machine", () => {
@@ -562,21 +591,57 @@ describe('the fleet state machine', () => {
         },
       ],
     });
-    expect(role.Policies).toEqual([
-      {
-        PolicyName: 'invoke-reset-functions',
-        PolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Action: ['lambda:InvokeFunction'],
-              Resource: Object.values(FUNCTIONS).map((fn) => ({ 'Fn::GetAtt': [fn, 'Arn'] })),
-            },
-          ],
-        },
+    expect(role.Policies[0]).toEqual({
+      PolicyName: 'invoke-reset-functions',
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['lambda:InvokeFunction'],
+            Resource: Object.values(FUNCTIONS).map((fn) => ({ 'Fn::GetAtt': [fn, 'Arn'] })),
+          },
+        ],
       },
-    ]);
+    });
+    const execution = `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:${MACHINE}/*`;
+    const mapRun = `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:mapRun:${MACHINE}/*`;
+    expect(role.Policies[1]).toEqual({
+      PolicyName: 'distributed-map',
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: ['states:StartExecution'], Resource: [{ 'Fn::Sub': machineArn }] },
+          {
+            Effect: 'Allow',
+            Action: ['states:DescribeExecution', 'states:StopExecution'],
+            Resource: [{ 'Fn::Sub': execution }],
+          },
+          { Effect: 'Allow', Action: ['states:DescribeMapRun'], Resource: [{ 'Fn::Sub': mapRun }] },
+          {
+            Effect: 'Allow',
+            Action: ['s3:GetObject'],
+            Resource: [{ 'Fn::Sub': '${FleetBucket.Arn}/inventory/*' }],
+          },
+          {
+            Effect: 'Allow',
+            Action: [
+              's3:PutObject',
+              's3:GetObject',
+              's3:ListMultipartUploadParts',
+              's3:AbortMultipartUpload',
+            ],
+            Resource: [{ 'Fn::Sub': '${FleetBucket.Arn}/results/*' }],
+          },
+        ],
+      },
+    });
+    // Only the vended-log delivery actions, which take no narrower resource, reach "*".
+    const wildcard = role.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter(
+      (st: any) => st.Resource === '*',
+    );
+    expect(wildcard.flatMap((st: any) => st.Action).every((a: string) => a.startsWith('logs:'))).toBe(true);
+    expect(role.Policies).toHaveLength(3);
     // No role generated by serverless-step-functions beside it.
     const stateRoles = ofType('AWS::IAM::Role').filter(([, r]) =>
       JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('states.'),

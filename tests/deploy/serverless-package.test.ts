@@ -473,7 +473,11 @@ describe('EventBridge rules, asynchronous invocation and the state machine', () 
     const statements = roles[0]?.[1].Properties.Policies.flatMap(
       (p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement,
     );
-    expect(statements).toHaveLength(1);
+    // The other statements are the Distributed Map's and the error log's (tests/deploy/events.test.ts).
+    const invokes = statements.filter((st: { Action: string[] }) =>
+      st.Action.some((action) => action.startsWith('lambda:')),
+    );
+    expect(invokes).toHaveLength(1);
     expect(statements[0].Action).toEqual(['lambda:InvokeFunction']);
     const targets = JSON.stringify(statements[0].Resource);
     expect(targets).toContain('NcloudCdssResetCmakPasswordLambdaFunction');
@@ -606,6 +610,40 @@ describe('CloudWatch alarms', () => {
     expect(metrics.filter((m) => m.ReturnData)).toEqual([
       expect.objectContaining({ Expression: 'FILL(failed, 0) + FILL(timedOut, 0)' }),
     ]);
+  });
+
+  it('keeps fleet inventories and results in a bucket encrypted, TLS-only, never public and retained', () => {
+    const bucket = template.Resources.FleetBucket as unknown as Record<string, any>;
+    expect(bucket.Type).toBe('AWS::S3::Bucket');
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.UpdateReplacePolicy).toBe('Retain');
+    expect(
+      bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault,
+    ).toEqual({
+      SSEAlgorithm: 'AES256',
+    });
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    const policy = template.Resources.FleetBucketPolicy?.Properties ?? {};
+    expect(policy.Bucket).toEqual({ Ref: 'FleetBucket' });
+    expect(policy.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    );
+    // The fleet machine is a Distributed Map: its Rotate maps bounded by fleetConcurrency.
+    const [machine] = resourcesOfType('AWS::StepFunctions::StateMachine');
+    const body = machine?.[1].Properties.DefinitionString;
+    const definition = JSON.parse(body['Fn::Sub'] ? body['Fn::Sub'][0] : body);
+    expect(definition.States.RotateJsonLines.ItemProcessor.ProcessorConfig.Mode).toBe('DISTRIBUTED');
+    expect(definition.States.RotateJsonLines.MaxConcurrency).toBe(5);
   });
 
   it("has no actions in a stage that opted out of a topic, and notifies the stage's alarmTopicArn when one is set", () => {

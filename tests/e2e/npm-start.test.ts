@@ -28,7 +28,7 @@ const freePort = (): Promise<number> =>
 
 /**
  * The commands of a README block, with the ports moved to this test's own: as `npm start` prints
- * them (`printed`), or ready to run here (`npm run fleet` quiet, so that its output is the summary).
+ * them (`printed`), or ready to run here.
  */
 const readmeCommands = async (block = 'readme-example', printed = false): Promise<string[]> => {
   const readme = await readFile('README.md', 'utf8');
@@ -43,10 +43,7 @@ const readmeCommands = async (block = 'readme-example', printed = false): Promis
       line
         .replaceAll(':3000/', `:${ports.http}/`)
         .replaceAll(':4566/', `:${ports.aws}/`)
-        .replace(
-          /^npm run fleet/,
-          `OFFLINE_LAMBDA_PORT=${ports.lambda} npm run${printed ? '' : ' --silent'} fleet`,
-        ),
+        .replace(/^npm run --silent fleet/, `OFFLINE_LAMBDA_PORT=${ports.lambda} npm run --silent fleet`),
     );
 };
 
