@@ -146,6 +146,8 @@ export class AwsSubsetSimulator {
   readonly rotationFunctions = new Map<string, Invoke>();
   /** Every rotation RotateSecret started or re-attempted, oldest first. */
   readonly rotations: RotationRecord[] = [];
+  /** Told the secret's name whenever a staging label moves or is removed (tests check invariants there). */
+  readonly labelListeners: Array<(secretName: string) => void> = [];
   /** Writes applied whose answer an `applyThenDrop` fault dropped, and the SDK's retries of them. */
   readonly lostWrites = new LostWriteLog();
 
@@ -427,6 +429,7 @@ export class AwsSubsetSimulator {
     }
     to.stages.add(stage);
     if (stage === 'AWSCURRENT') secret.everCurrent.add(to.id);
+    for (const listener of this.labelListeners) listener(secret.name);
   }
 
   #putSecretValue(input: Input) {
@@ -484,6 +487,7 @@ export class AwsSubsetSimulator {
           throw new AwsError('InvalidParameterException', 'AWSCURRENT cannot be removed.');
         from.stages.delete(stage);
         secret.lastChanged = Date.now();
+        for (const listener of this.labelListeners) listener(secret.name);
       }
     }
     return { ARN: secret.arn, Name: secret.name };

@@ -72,8 +72,9 @@ export interface InjectedFault {
   /**
    * In-process tests only: hold the request until the promise settles, then handle it ('apply')
    * or drop the connection unhandled ('drop'). Lets a test kill a caller while its call is held.
+   * It is told the request's operation (what a `*` fault matched).
    */
-  hold?: () => Promise<'apply' | 'drop'>;
+  hold?: (operation: string) => Promise<'apply' | 'drop'>;
 }
 
 export class FaultQueue {
@@ -105,7 +106,7 @@ export class FaultQueue {
     fault.times = (fault.times ?? 1) - 1;
     if (fault.times <= 0) this.#faults.splice(index, 1);
     this.taken++;
-    return fault;
+    return fault.operation === '*' ? { ...fault, operation } : fault;
   }
 }
 
@@ -134,7 +135,7 @@ export const waitForFault = async (
   fault: InjectedFault | undefined,
 ): Promise<boolean> => {
   if (fault?.delayMs) await delay(fault.delayMs);
-  if (fault?.hold && (await fault.hold()) === 'drop') {
+  if (fault?.hold && (await fault.hold(fault.operation)) === 'drop') {
     res.socket?.destroy();
     return true;
   }

@@ -6,6 +6,7 @@ import {
   RotateSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { ERROR_CODES, type ErrorCode } from '../../lib/errors.ts';
 import {
   lambdaFunctionArn,
   ROTATION_STEPS,
@@ -25,13 +26,12 @@ import { recordText } from '../support/leak-scan.ts';
 //   - `ok` for a stored rotation means its version became AWSCURRENT (for Secrets Manager's own
 //     rotation: finishSecret's `ok`; its earlier steps answer ok before anything is current).
 
-export const RETRYABLE = new Set([
-  'ClusterStateConflict',
-  'ProviderThrottled',
-  'ProviderUnavailable',
-  'RotationInProgress',
-  'SecretStoreFailed',
-]);
+/** The names of the errors a caller may retry, from the product's error table. */
+export const RETRYABLE: ReadonlySet<string> = new Set(
+  Object.values(ERROR_CODES)
+    .filter((spec) => spec.retryable)
+    .map((spec) => spec.name),
+);
 
 export type Mode = 'http' | 'eventbridge' | 'direct';
 
@@ -87,14 +87,8 @@ const fromHttp = (answer: unknown): Answer => {
     : { ok: false, name: errorName(body.error.code), message: body.error.message };
 };
 
-const errorName = (code: string): string =>
-  code === 'INTERNAL'
-    ? 'InternalError'
-    : code
-        .toLowerCase()
-        .split('_')
-        .map((word) => word[0]?.toUpperCase() + word.slice(1))
-        .join('');
+/** The error's name (what Lambda reports as errorType) for an HTTP answer's code. */
+const errorName = (code: string): string => ERROR_CODES[code as ErrorCode]?.name ?? code;
 
 /** Invokes the suite's handler in this process. */
 export const invoke = async (suite: Suite, request: Request, timeoutMs = 29_000): Promise<Answer> => {
@@ -168,8 +162,11 @@ export interface Monitor {
   unstored: Set<string>;
   /** Checks the invariant now; `label` says where in the history. */
   check(label: string): void;
-  /** An answer a caller received: ok for a stored rotation must mean its version became AWSCURRENT. */
-  answered(label: string, answer: Answer | 'killed'): void;
+  /**
+   * An answer a caller received: ok for a stored rotation must mean its version became AWSCURRENT;
+   * a final failure for a supplied password must not come while the provider holds that password.
+   */
+  answered(label: string, answer: Answer | 'killed', request?: Request): void;
   /** A native step's answer: finishSecret's ok must mean the token's version became AWSCURRENT. */
   answeredStep(label: string, step: NativeStep, answer: Answer | 'killed'): void;
   stop(): void;
@@ -204,14 +201,29 @@ export const watch = (suite: Suite, providerId: string, clusterId: string, secre
   const onApply = (applied: { clusterId: string }) => {
     if (applied.clusterId === clusterId) check('when the provider applied a reset');
   };
+  // And whenever Secrets Manager's labels change: a version discarded while the provider holds its
+  // password is lost at that moment, even if a later reset covers it up.
+  const onLabels = (secret: string) => {
+    if (secret === name) check("when the secret's labels changed");
+  };
   simulator.resetListeners.push(onReset);
   simulator.applyListeners.push(onApply);
+  aws.labelListeners.push(onLabels);
   return {
     violations,
     unstored,
     check,
-    answered(label, answer) {
-      if (answer === 'killed' || !answer.ok || !answer.result?.password?.stored) return;
+    answered(label, answer, request) {
+      if (answer === 'killed') return;
+      const final = !answer.ok && !RETRYABLE.has(answer.name ?? '') && answer.name !== 'ValidationFailed';
+      if (
+        final &&
+        request?.password !== undefined &&
+        harness.clusterPassword(clusterId) === request.password
+      ) {
+        violations.push(`${label}: a final ${answer.name} answered while the provider holds its password`);
+      }
+      if (!answer.ok || !answer.result?.password?.stored) return;
       const versionId = answer.result.password.versionId as string;
       const secret = aws.secrets.get(name);
       if (!secret?.everCurrent.has(versionId)) {
@@ -227,6 +239,7 @@ export const watch = (suite: Suite, providerId: string, clusterId: string, secre
     stop() {
       simulator.resetListeners.splice(simulator.resetListeners.indexOf(onReset), 1);
       simulator.applyListeners.splice(simulator.applyListeners.indexOf(onApply), 1);
+      aws.labelListeners.splice(aws.labelListeners.indexOf(onLabels), 1);
     },
   };
 };
