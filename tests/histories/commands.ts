@@ -41,9 +41,10 @@ export interface Model {
  * names them (`all`, or a list such as `sdk-retry,time`):
  *   sdk-retry  writes applied whose answer is lost, retried by the SDK (the retry meets its own write);
  *   time       record TTLs elapsing (8 days) and Secrets Manager's next window (30 days);
- *   unstored   callers with storePassword: false (key D).
+ *   unstored   callers with storePassword: false (key D);
+ *   dry-run    dry runs of another cluster under a key already bound to this one.
  */
-export const DIMENSION_NAMES = ['sdk-retry', 'time', 'unstored'] as const;
+export const DIMENSION_NAMES = ['sdk-retry', 'time', 'unstored', 'dry-run'] as const;
 export type Dimension = (typeof DIMENSION_NAMES)[number];
 
 export const parseDimensions = (text: string | undefined): Set<Dimension> => {
@@ -252,6 +253,36 @@ export const callCommand = (caller: Caller, faults: FaultSpec[], killAt: number 
   },
   toString: () =>
     withFaults(callerText(caller), faults, killAt === undefined ? undefined : `kill at call ${killAt}`),
+});
+
+/**
+ * A dry run of another cluster under key A: once A is bound to a request for this cluster, the key's
+ * binding must refuse it (VALIDATION_FAILED), as for any request.
+ */
+export const dryRunCommand = (mode: Mode): Command => ({
+  check: () => true,
+  async run(_m, h) {
+    const label = String(this);
+    h.log.push(label);
+    figures.commands++;
+    figures.invocations++;
+    const key = `A-${h.clusterId}`;
+    const bound = h.keys.get(key)?.last;
+    const answer = await invoke(h.suite, {
+      providerId: h.providerId,
+      clusterId: h.otherClusterId,
+      key,
+      mode: mode === 'stepfunctions' ? 'direct' : mode,
+      dryRun: true,
+    });
+    h.log.push(`  → ${describeAnswer(answer)}`);
+    if (bound !== undefined && bound !== 'killed' && bound.ok && answer.name !== 'ValidationFailed')
+      h.monitor.violations.push(
+        `${label}: answered ${describeAnswer(answer)} under a key bound to another cluster`,
+      );
+    assertInvariant(h, label);
+  },
+  toString: () => `${mode}(key=A, dry run of another cluster)`,
 });
 
 /**

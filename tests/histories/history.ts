@@ -58,6 +58,8 @@ export interface History {
   suite: Suite;
   providerId: string;
   clusterId: string;
+  /** Another cluster of the same provider, never rotated: dry runs under this history's keys target it. */
+  otherClusterId: string;
   secretName: string;
   monitor: Monitor;
   fn: RotationFunction;
@@ -85,6 +87,7 @@ export const startHistory = async (
     suite,
     providerId,
     clusterId: id,
+    otherClusterId: suite.cluster(providerId).id,
     secretName: suite.secretName(providerId, id),
     monitor: watch(suite, providerId, id),
     fn,
