@@ -168,26 +168,21 @@ const faultArbitrary = (dimensions: Set<Dimension>): fc.Arbitrary<FaultSpec> => 
   const resetKinds = weighted(RESET_KINDS.map((k): [string, number] => [k, k === 'late' ? 4 : 1]));
   const writeKinds = weighted(
     WRITE_KINDS.filter((k) => k !== 'applied-answer-lost-sdk-retries' || dimensions.has('sdk-retry')).map(
-      (k): [string, number] => [k, k.startsWith('applied') ? 2 : 1],
+      (k): [string, number] => [
+        k,
+        k === 'applied-answer-lost-sdk-retries' ? 3 : k.startsWith('applied') ? 2 : 1,
+      ],
     ),
   );
+  // The lease's acquire decides who may send: it gets as many faults as the other writes together.
+  const writes = names.filter((n) => AWS_TARGETS[n]?.write);
+  const reads = names.filter((n) => !AWS_TARGETS[n]?.write);
   return fc.oneof(
     { weight: 3, arbitrary: of(['provider reset'], resetKinds) },
     { weight: 1, arbitrary: of(['provider state'], fc.constantFrom(...STATE_KINDS)) },
-    {
-      weight: 3,
-      arbitrary: of(
-        names.filter((n) => AWS_TARGETS[n]?.write),
-        writeKinds,
-      ),
-    },
-    {
-      weight: 1,
-      arbitrary: of(
-        names.filter((n) => !AWS_TARGETS[n]?.write),
-        fc.constantFrom(...READ_KINDS),
-      ),
-    },
+    { weight: 2, arbitrary: of(['dynamodb PutItem lease'], writeKinds) },
+    { weight: 2, arbitrary: of(writes, writeKinds) },
+    { weight: 1, arbitrary: of(reads, fc.constantFrom(...READ_KINDS)) },
   );
 };
 
