@@ -165,7 +165,7 @@ const faultArbitrary = (dimensions: Set<Dimension>): fc.Arbitrary<FaultSpec> => 
   const of = (targets: string[], kinds: fc.Arbitrary<string>) =>
     fc.record({ target: fc.constantFrom(...targets), kind: kinds, nth });
   const names = Object.keys(AWS_TARGETS);
-  const resetKinds = weighted(RESET_KINDS.map((k): [string, number] => [k, k === 'late' ? 4 : 1]));
+  const resetKinds = weighted(RESET_KINDS.map((k): [string, number] => [k, k === 'late' ? 6 : 1]));
   const writeKinds = weighted(
     WRITE_KINDS.filter((k) => k !== 'applied-answer-lost-sdk-retries' || dimensions.has('sdk-retry')).map(
       (k): [string, number] => [
@@ -178,7 +178,7 @@ const faultArbitrary = (dimensions: Set<Dimension>): fc.Arbitrary<FaultSpec> => 
   const writes = names.filter((n) => AWS_TARGETS[n]?.write);
   const reads = names.filter((n) => !AWS_TARGETS[n]?.write);
   return fc.oneof(
-    { weight: 3, arbitrary: of(['provider reset'], resetKinds) },
+    { weight: 4, arbitrary: of(['provider reset'], resetKinds) },
     { weight: 1, arbitrary: of(['provider state'], fc.constantFrom(...STATE_KINDS)) },
     { weight: 2, arbitrary: of(['dynamodb PutItem lease'], writeKinds) },
     { weight: 2, arbitrary: of(writes, writeKinds) },
@@ -196,17 +196,21 @@ type Mode = 'http' | 'eventbridge' | 'stepfunctions';
 
 /**
  * Keys A and B: stored, generated passwords; C: a supplied password, stored; D: a supplied password
- * with storePassword false; `new`: a key never used before (a schedule, a caller without a key).
+ * with storePassword false; `new`: a key never used before (a schedule, a caller without a key);
+ * `again`: the previous call's request once more (a retry right after it answered).
  */
 export interface Caller {
-  key: 'A' | 'B' | 'C' | 'D' | 'new';
+  key: 'A' | 'B' | 'C' | 'D' | 'new' | 'again';
   mode: Mode;
 }
 
 const callerText = ({ key, mode }: Caller) =>
-  `${mode}(key=${key}, ${key === 'D' ? 'unstored' : key === 'C' ? 'stored, supplied' : 'stored'})`;
+  key === 'again'
+    ? 'the previous call again'
+    : `${mode}(key=${key}, ${key === 'D' ? 'unstored' : key === 'C' ? 'stored, supplied' : 'stored'})`;
 
 const requestFor = (h: History, caller: Caller): Request => {
+  if (caller.key === 'again') return h.lastRequest ?? requestFor(h, { key: 'A', mode: 'stepfunctions' });
   const harness = h.suite.harness(h.providerId);
   const key = caller.key === 'new' ? `new${++h.fresh}-${h.clusterId}` : `${caller.key}-${h.clusterId}`;
   const base: Request = {
@@ -242,6 +246,7 @@ export const callCommand = (caller: Caller, faults: FaultSpec[], killAt: number 
     clearFaults(h);
     h.log.push(`  → ${describeAnswer(answer)} (${Date.now() - started} ms)`);
     h.keys.set(request.key, { request, last: answer });
+    h.lastRequest = request;
     h.monitor.answered(label, answer, request);
     m.held = h.held !== undefined;
     assertInvariant(h, label);
@@ -393,6 +398,7 @@ export const historyCommands = (dimensions: Set<Dimension>, maxCommands: number,
   const faults = fc.array(faultArbitrary(dimensions), { maxLength: 2 });
   // Same keys more often than new ones: retries are where rotations meet.
   const caller: fc.Arbitrary<Caller> = fc.oneof(
+    { weight: 3, arbitrary: fc.constant<Caller>({ key: 'again', mode: 'stepfunctions' }) },
     {
       weight: 6,
       arbitrary: fc.record({

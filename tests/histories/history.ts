@@ -68,6 +68,8 @@ export interface History {
   keys: Map<string, { request: Request; last: Answer | 'killed' }>;
   native: { token?: string; failedStep?: RotationStep; finished: boolean };
   held?: Held;
+  /** The last caller's request (what a retry sends again). */
+  lastRequest?: Request;
   /** How many `new` keys were used. */
   fresh: number;
   log: string[];
