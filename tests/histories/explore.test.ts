@@ -24,7 +24,7 @@ import { type RotationFunction, registerRotationFunction } from './world.ts';
 //   HISTORY_PATH=… HISTORY_REPLAY_PATH=…                     replay one printed counterexample
 //   HISTORY_VERBOSE=1                                        print every history's log
 
-const RUNS = Number(process.env.HISTORY_RUNS ?? 12);
+const RUNS = Number(process.env.HISTORY_RUNS ?? 20);
 const SEED = Number(process.env.HISTORY_SEED ?? 20_261_207);
 const MAX_COMMANDS = Number(process.env.HISTORY_MAX_COMMANDS ?? 12);
 const DIMENSIONS = parseDimensions(process.env.HISTORY_DIMENSIONS);
