@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OnFailureRecord } from './async-invocation.ts';
-import { answerWithFault, FaultQueue, parseJson, readBody, sendJson, waitForFault } from './http-util.ts';
+import {
+  answerWithFault,
+  FaultQueue,
+  LostWriteLog,
+  parseJson,
+  readBody,
+  sendJson,
+  waitForFault,
+} from './http-util.ts';
 import type { Invoke } from './lambda-invoke.ts';
 
 // The subset of SSM Parameter Store, Secrets Manager and EventBridge that the handlers call,
@@ -142,10 +150,15 @@ export class AwsSubsetSimulator {
   readonly rotationFunctions = new Map<string, Invoke>();
   /** Every rotation RotateSecret started or re-attempted, oldest first. */
   readonly rotations: RotationRecord[] = [];
+  /** Told the secret's name whenever a staging label moves or is removed (tests check invariants there). */
+  readonly labelListeners: Array<(secretName: string) => void> = [];
+  /** Writes applied whose answer an `applyThenDrop` fault dropped, and the SDK's retries of them. */
+  readonly lostWrites = new LostWriteLog();
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = String(req.headers['x-amz-target'] ?? '');
     const input = (parseJson(await readBody(req)) ?? {}) as Input;
+    this.lostWrites.heard(req);
     const fault = this.faults.take(target, undefined);
     if ((await waitForFault(res, fault)) || (fault && answerWithFault(res, fault))) {
       this.calls.push({ target, status: fault?.status ?? 0 });
@@ -156,6 +169,7 @@ export class AwsSubsetSimulator {
       if (fault?.applyThenDrop) {
         // Applied, but the caller never hears of it.
         this.calls.push({ target, status: 0 });
+        this.lostWrites.lost(target, req);
         res.socket?.destroy();
         return;
       }
@@ -419,6 +433,7 @@ export class AwsSubsetSimulator {
     }
     to.stages.add(stage);
     if (stage === 'AWSCURRENT') secret.everCurrent.add(to.id);
+    for (const listener of this.labelListeners) listener(secret.name);
   }
 
   #putSecretValue(input: Input) {
@@ -476,6 +491,7 @@ export class AwsSubsetSimulator {
           throw new AwsError('InvalidParameterException', 'AWSCURRENT cannot be removed.');
         from.stages.delete(stage);
         secret.lastChanged = Date.now();
+        for (const listener of this.labelListeners) listener(secret.name);
       }
     }
     return { ARN: secret.arn, Name: secret.name };
@@ -583,6 +599,21 @@ export class AwsSubsetSimulator {
       (v) => v.stages.has('AWSPENDING') && !v.stages.has('AWSCURRENT'),
     );
     return { ARN: secret.arn, Name: secret.name, ...(pending ? { VersionId: pending.id } : {}) };
+  }
+
+  /**
+   * Time passes for Secrets Manager: every date it keeps (versions' creation, a secret's changes and
+   * rotations) moves `ms` into the past, so that an empty AWSPENDING version is as old as it would
+   * be and a rotation schedule's next window comes `ms` sooner.
+   */
+  advanceClock(ms: number): void {
+    for (const secret of this.secrets.values()) {
+      secret.created -= ms;
+      secret.lastChanged -= ms;
+      if (secret.lastRotated !== undefined) secret.lastRotated -= ms;
+      if (secret.rotationSince !== undefined) secret.rotationSince -= ms;
+      for (const version of secret.versions.values()) version.created -= ms;
+    }
   }
 
   /** The value of the version labelled `stage`, parsed; for tests and the README's checks. */

@@ -46,7 +46,10 @@ export const delay = (ms: number): Promise<void> => new Promise((resolve) => set
  * (default 1) says how many requests one fault answers.
  */
 export interface InjectedFault {
-  /** Which operation it applies to (simulator-specific names, e.g. "reset", "state"). */
+  /**
+   * Which operation it applies to (simulator-specific names, e.g. "reset", "state"), or `*` for
+   * every operation of that simulator.
+   */
   operation: string;
   clusterId?: string;
   times?: number;
@@ -69,8 +72,9 @@ export interface InjectedFault {
   /**
    * In-process tests only: hold the request until the promise settles, then handle it ('apply')
    * or drop the connection unhandled ('drop'). Lets a test kill a caller while its call is held.
+   * It is told the request's operation (what a `*` fault matched).
    */
-  hold?: () => Promise<'apply' | 'drop'>;
+  hold?: (operation: string) => Promise<'apply' | 'drop'>;
 }
 
 export class FaultQueue {
@@ -89,7 +93,7 @@ export class FaultQueue {
   take(operation: string, clusterId: string | undefined, body = ''): InjectedFault | undefined {
     const index = this.#faults.findIndex(
       (fault) =>
-        fault.operation === operation &&
+        (fault.operation === operation || fault.operation === '*') &&
         (fault.clusterId === undefined || fault.clusterId === clusterId) &&
         (fault.bodyPattern === undefined || new RegExp(fault.bodyPattern).test(body)),
     );
@@ -102,7 +106,7 @@ export class FaultQueue {
     fault.times = (fault.times ?? 1) - 1;
     if (fault.times <= 0) this.#faults.splice(index, 1);
     this.taken++;
-    return fault;
+    return fault.operation === '*' ? { ...fault, operation } : fault;
   }
 }
 
@@ -131,7 +135,7 @@ export const waitForFault = async (
   fault: InjectedFault | undefined,
 ): Promise<boolean> => {
   if (fault?.delayMs) await delay(fault.delayMs);
-  if (fault?.hold && (await fault.hold()) === 'drop') {
+  if (fault?.hold && (await fault.hold(fault.operation)) === 'drop') {
     res.socket?.destroy();
     return true;
   }
@@ -140,3 +144,36 @@ export const waitForFault = async (
 
 /** A reset request as it reached a provider simulator (for tests that check what was sent when). */
 export type ResetListener = (reset: { region: string; clusterId: string; password: string }) => void;
+
+/**
+ * A write the sandbox applied and whose answer it dropped (`applyThenDrop`), and whether the AWS
+ * SDK's retry of the same call came back: the SDK sends every attempt of one call with the same
+ * `amz-sdk-invocation-id`, so a later request with that id is the retry, and it meets the write its
+ * first attempt applied.
+ */
+export interface LostWrite {
+  target: string;
+  invocationId: string | undefined;
+  /** The attempt number of the SDK's retry that came back (`amz-sdk-request: attempt=N`), if one did. */
+  retriedBy?: number;
+}
+
+export class LostWriteLog {
+  readonly writes: LostWrite[] = [];
+
+  /** Notes a request; a retry of a lost write is marked on it. */
+  heard(req: IncomingMessage): void {
+    const id = req.headers['amz-sdk-invocation-id'];
+    if (typeof id !== 'string') return;
+    const lost = this.writes.find((w) => w.invocationId === id && w.retriedBy === undefined);
+    if (!lost) return;
+    const attempt = /attempt=(\d+)/.exec(String(req.headers['amz-sdk-request'] ?? ''));
+    lost.retriedBy = attempt ? Number(attempt[1]) : 0;
+  }
+
+  /** Records a write applied whose answer is being dropped. */
+  lost(target: string, req: IncomingMessage): void {
+    const id = req.headers['amz-sdk-invocation-id'];
+    this.writes.push({ target, invocationId: typeof id === 'string' ? id : undefined });
+  }
+}

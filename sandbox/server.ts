@@ -1,12 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  CreateTableCommand,
+  DeleteItemCommand,
+  DynamoDBClient,
+  ScanCommand,
+  UpdateItemCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { AwsSubsetSimulator } from './aws.ts';
 import {
   answerWithFault,
   FaultQueue,
+  LostWriteLog,
   parseJson,
   readBody,
   readBodyBytes,
@@ -48,6 +57,15 @@ export interface Sandbox {
   secretMaterial(): string[];
   /** Faults for DynamoDB calls, by X-Amz-Target (e.g. "DynamoDB_20120810.PutItem"). */
   dynamoFaults: FaultQueue;
+  /** DynamoDB writes applied whose answer an `applyThenDrop` fault dropped, and the SDK's retries. */
+  dynamoLostWrites: LostWriteLog;
+  /**
+   * Lets `ms` pass for what the sandbox keeps (the handlers' own clock is untouched): the lock
+   * table's items age (their TTL attribute `expiresAt` moves `ms` into the past, and DynamoDB's TTL
+   * deletes those whose time is up, as AWS does), and Secrets Manager's dates age likewise. Answers
+   * how many items expired.
+   */
+  advanceClock(ms: number): Promise<{ expired: number }>;
   close(): Promise<void>;
 }
 
@@ -75,7 +93,7 @@ const guard =
   };
 
 const control = async (
-  sandbox: Pick<Sandbox, 'ncloud' | 'otc' | 'huaweicloud' | 'aws' | 'dynamoFaults'>,
+  sandbox: Pick<Sandbox, 'ncloud' | 'otc' | 'huaweicloud' | 'aws' | 'dynamoFaults' | 'advanceClock'>,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> => {
@@ -121,6 +139,13 @@ const control = async (
     sandbox.dynamoFaults.add(body);
     return sendJson(res, 200, {});
   }
+  if (req.method === 'POST' && path === '/clock') {
+    const seconds = Number((body as { advanceSeconds?: unknown }).advanceSeconds);
+    if (!Number.isFinite(seconds) || seconds <= 0)
+      return sendJson(res, 400, { message: 'advanceSeconds must be a positive number' });
+    const { expired } = await sandbox.advanceClock(seconds * 1000);
+    return sendJson(res, 200, { advancedSeconds: seconds, expired });
+  }
   if (req.method === 'GET' && path === '/secrets') {
     const value = sandbox.aws.secretValue(
       url.searchParams.get('name') ?? '',
@@ -149,6 +174,9 @@ const control = async (
   sendJson(res, 404, { message: `unknown sandbox control route ${req.method} ${path}` });
 };
 
+/** The lock table's TTL attribute (epoch seconds), as the stack declares it. */
+const TTL_ATTRIBUTE = 'expiresAt';
+
 export const createLockTable = async (endpoint: string, tableName: string): Promise<void> => {
   const client = new DynamoDBClient({
     endpoint,
@@ -163,22 +191,68 @@ export const createLockTable = async (endpoint: string, tableName: string): Prom
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
-  // dynalite keeps TTL settings but does not expire items; the lease compares expiresAt itself.
+  // dynalite keeps TTL settings but does not expire items (the lease compares expiresAt itself);
+  // the sandbox's clock expires them when a test lets time pass (advanceClock).
   await client
     .send(
       new UpdateTimeToLiveCommand({
         TableName: tableName,
-        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
       }),
     )
     .catch(() => undefined);
   client.destroy();
 };
 
+/**
+ * Ages every item of a table by `ms`: its TTL attribute moves into the past, and an item whose time
+ * is then up is deleted (DynamoDB's TTL, without its lag). Items without the attribute never expire.
+ */
+const ageItems = async (endpoint: string, tableName: string, ms: number): Promise<number> => {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'eu-central-1',
+    credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
+  });
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  let expired = 0;
+  let start: Record<string, AttributeValue> | undefined;
+  try {
+    do {
+      const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
+      for (const item of page.Items ?? []) {
+        const ttl = item[TTL_ATTRIBUTE]?.N;
+        if (ttl === undefined) continue;
+        const aged = Number(ttl) - Math.ceil(ms / 1000);
+        const Key = { pk: item.pk as AttributeValue };
+        if (aged < nowSeconds) {
+          await client.send(new DeleteItemCommand({ TableName: tableName, Key }));
+          expired++;
+        } else {
+          await client.send(
+            new UpdateItemCommand({
+              TableName: tableName,
+              Key,
+              UpdateExpression: 'SET #ttl = :aged',
+              ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+              ExpressionAttributeValues: { ':aged': { N: String(aged) } },
+            }),
+          );
+        }
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  } finally {
+    client.destroy();
+  }
+  return expired;
+};
+
 /** Forwards to dynalite, unless a fault for the call's X-Amz-Target answers first. */
-const faultyProxy = (faults: FaultQueue, target: () => string) =>
+const faultyProxy = (faults: FaultQueue, lostWrites: LostWriteLog, target: () => string) =>
   guard(async (req, res) => {
     const body = await readBodyBytes(req);
+    lostWrites.heard(req);
     const fault = faults.take(String(req.headers['x-amz-target'] ?? ''), undefined, body.toString('utf8'));
     if ((await waitForFault(res, fault)) || (fault && answerWithFault(res, fault))) return;
     const upstream = new URL(target());
@@ -194,6 +268,7 @@ const faultyProxy = (faults: FaultQueue, target: () => string) =>
         (answer) => {
           if (fault?.applyThenDrop) {
             // dynalite applied the write; the caller never hears of it.
+            lostWrites.lost(String(req.headers['x-amz-target'] ?? ''), req);
             answer.resume();
             res.socket?.destroy();
             resolve();
@@ -249,7 +324,13 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
   });
   const aws = new AwsSubsetSimulator();
   const dynamoFaults = new FaultQueue();
-  const parts = { ncloud, otc, huaweicloud, aws, dynamoFaults };
+  const dynamoLostWrites = new LostWriteLog();
+  let dynaliteUrl = '';
+  const advanceClock = async (ms: number) => {
+    aws.advanceClock(ms);
+    return { expired: await ageItems(dynaliteUrl, lockTable, ms) };
+  };
+  const parts = { ncloud, otc, huaweicloud, aws, dynamoFaults, advanceClock };
 
   const awsServer = createServer(
     guard((req, res) =>
@@ -260,8 +341,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
   const otcServer = createServer(guard((req, res) => otc.handle(req, res)));
   const huaweicloudServer = createServer(guard((req, res) => huaweicloud.handle(req, res)));
   const dynaliteServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  let dynaliteUrl = '';
-  const dynamoServer = createServer(faultyProxy(dynamoFaults, () => dynaliteUrl));
+  const dynamoServer = createServer(faultyProxy(dynamoFaults, dynamoLostWrites, () => dynaliteUrl));
 
   const urls = {
     aws: await listen(awsServer, options.awsPort ?? 0, host),
@@ -299,6 +379,8 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
     huaweicloud,
     aws,
     dynamoFaults,
+    dynamoLostWrites,
+    advanceClock,
     secretMaterial: () => {
       const values: string[] = [];
       const fromJson = (text: string) => {

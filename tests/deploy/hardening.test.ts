@@ -416,7 +416,7 @@ describe('IAM conditions of the roles', () => {
       const source = await readFile(new URL(file, folder), 'utf8');
       for (const match of source.matchAll(/`([a-z]+)#\$\{/g)) prefixes.add(match[1] as string);
     }
-    expect([...prefixes].sort()).toEqual(['key', 'lease', 'version']);
+    expect([...prefixes].sort()).toEqual(['binding', 'key', 'lease', 'version']);
   });
 
   it.each(ROLES)("%s reaches only its provider's lease-table keys", (roleId, provider) => {

@@ -177,14 +177,14 @@ describe.each([['ncloud-cdss'], ['otc-css']])('%s', (providerId) => {
     const { id: y, initialPassword } = suite.cluster(providerId);
     const intoX = await invoke(suite, request(providerId, y, `y-${y}`, { mode: 'http', secretId: xSecret }));
     expect(intoX).toMatchObject({ ok: false, name: 'ValidationFailed' });
-    expect(intoX.message).toContain('secretId names the secret of another cluster');
+    expect(intoX.message).toContain("secretId names another secret than the cluster's own");
     const untagged = `${xSecret}-untagged`;
     suite.sandbox.aws.createSecret({ Name: untagged, SecretString: '{}' });
     const intoUntagged = await invoke(
       suite,
       request(providerId, y, `y2-${y}`, { mode: 'http', secretId: untagged }),
     );
-    expect(intoUntagged.message).toContain('secretId names a secret this project did not create');
+    expect(intoUntagged.message).toContain("secretId names another secret than the cluster's own");
     expect(harness().calls(y, 'reset')).toEqual([]);
     expect(harness().clusterPassword(y)).toBe(initialPassword);
     expect(stored(providerId, x)).toBe(xCurrent);

@@ -6,6 +6,7 @@ import {
   RotateSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { ERROR_CODES, type ErrorCode } from '../../lib/errors.ts';
 import {
   lambdaFunctionArn,
   ROTATION_STEPS,
@@ -25,13 +26,12 @@ import { recordText } from '../support/leak-scan.ts';
 //   - `ok` for a stored rotation means its version became AWSCURRENT (for Secrets Manager's own
 //     rotation: finishSecret's `ok`; its earlier steps answer ok before anything is current).
 
-export const RETRYABLE = new Set([
-  'ClusterStateConflict',
-  'ProviderThrottled',
-  'ProviderUnavailable',
-  'RotationInProgress',
-  'SecretStoreFailed',
-]);
+/** The names of the errors a caller may retry, from the product's error table. */
+export const RETRYABLE: ReadonlySet<string> = new Set(
+  Object.values(ERROR_CODES)
+    .filter((spec) => spec.retryable)
+    .map((spec) => spec.name),
+);
 
 export type Mode = 'http' | 'eventbridge' | 'direct';
 
@@ -89,21 +89,26 @@ const fromHttp = (answer: unknown): Answer => {
     : { ok: false, name: errorName(body.error.code), message: body.error.message };
 };
 
-const errorName = (code: string): string =>
-  code === 'INTERNAL'
-    ? 'InternalError'
-    : code
-        .toLowerCase()
-        .split('_')
-        .map((word) => word[0]?.toUpperCase() + word.slice(1))
-        .join('');
+/**
+ * What an EventBridge or direct invocation returned: a success, or a failure answered instead of
+ * thrown (an EventBridge request's validation failure, a direct payload carrying a password).
+ */
+const fromPayload = (answer: unknown): Answer => {
+  const result = answer as { ok?: boolean; error?: { code: string; message: string } } | undefined;
+  return result?.ok === false && result.error
+    ? { ok: false, name: errorName(result.error.code), message: result.error.message }
+    : { ok: true, result: answer as Answer['result'] };
+};
+
+/** The error's name (what Lambda reports as errorType) for an HTTP answer's code. */
+const errorName = (code: string): string => ERROR_CODES[code as ErrorCode]?.name ?? code;
 
 /** Invokes the suite's handler in this process. */
 export const invoke = async (suite: Suite, request: Request, timeoutMs = 29_000): Promise<Answer> => {
   const event = eventFor(suite, request);
   try {
     const answer = await suite.handler(request.providerId)(event, lambdaContext(timeoutMs));
-    return request.mode === 'http' ? fromHttp(answer) : { ok: true, result: answer as Answer['result'] };
+    return request.mode === 'http' ? fromHttp(answer) : fromPayload(answer);
   } catch (error) {
     return { ok: false, name: (error as Error).name, message: (error as Error).message };
   }
@@ -147,7 +152,8 @@ export const invokeInChild = (
       const line = output.split('\n').find((l) => l.startsWith('CHILD-ANSWER '));
       if (!line) return resolve({ ok: false, name: 'ChildFailed', message: output.slice(-500) });
       const parsed = JSON.parse(line.slice('CHILD-ANSWER '.length)) as Answer;
-      resolve(http && parsed.ok ? fromHttp(parsed.result) : parsed);
+      if (!parsed.ok || native) return resolve(parsed);
+      resolve(http ? fromHttp(parsed.result) : fromPayload(parsed.result));
     });
   });
   return { answer, kill: () => child.kill('SIGKILL') };
@@ -170,8 +176,11 @@ export interface Monitor {
   unstored: Set<string>;
   /** Checks the invariant now; `label` says where in the history. */
   check(label: string): void;
-  /** An answer a caller received: ok for a stored rotation must mean its version became AWSCURRENT. */
-  answered(label: string, answer: Answer | 'killed'): void;
+  /**
+   * An answer a caller received: ok for a stored rotation must mean its version became AWSCURRENT;
+   * a final failure for a supplied password must not come while the provider holds that password.
+   */
+  answered(label: string, answer: Answer | 'killed', request?: Request): void;
   /** A native step's answer: finishSecret's ok must mean the token's version became AWSCURRENT. */
   answeredStep(label: string, step: NativeStep, answer: Answer | 'killed'): void;
   stop(): void;
@@ -206,14 +215,32 @@ export const watch = (suite: Suite, providerId: string, clusterId: string, secre
   const onApply = (applied: { clusterId: string }) => {
     if (applied.clusterId === clusterId) check('when the provider applied a reset');
   };
+  // And whenever Secrets Manager's labels change: a version discarded while the provider holds its
+  // password is lost at that moment, even if a later reset covers it up.
+  // Until its first rotation ends, a secret holds only a placeholder: the cluster's initial password
+  // is nobody's version yet.
+  const onLabels = (secret: string) => {
+    if (secret === name && stagePassword('AWSCURRENT') !== undefined)
+      check("when the secret's labels changed");
+  };
   simulator.resetListeners.push(onReset);
   simulator.applyListeners.push(onApply);
+  aws.labelListeners.push(onLabels);
   return {
     violations,
     unstored,
     check,
-    answered(label, answer) {
-      if (answer === 'killed' || !answer.ok || !answer.result?.password?.stored) return;
+    answered(label, answer, request) {
+      if (answer === 'killed') return;
+      const final = !answer.ok && !RETRYABLE.has(answer.name ?? '') && answer.name !== 'ValidationFailed';
+      if (
+        final &&
+        request?.password !== undefined &&
+        harness.clusterPassword(clusterId) === request.password
+      ) {
+        violations.push(`${label}: a final ${answer.name} answered while the provider holds its password`);
+      }
+      if (!answer.ok || !answer.result?.password?.stored) return;
       const versionId = answer.result.password.versionId as string;
       const secret = aws.secrets.get(name);
       if (!secret?.everCurrent.has(versionId)) {
@@ -229,6 +256,7 @@ export const watch = (suite: Suite, providerId: string, clusterId: string, secre
     stop() {
       simulator.resetListeners.splice(simulator.resetListeners.indexOf(onReset), 1);
       simulator.applyListeners.splice(simulator.applyListeners.indexOf(onApply), 1);
+      aws.labelListeners.splice(aws.labelListeners.indexOf(onLabels), 1);
     },
   };
 };

@@ -341,7 +341,7 @@ describe('the rotation history', () => {
       ]),
     ).toEqual([
       ['succeeded', 'direct invocation'],
-      ['succeeded', 'secretsmanager.amazonaws.com'],
+      ['succeeded', 'rotation event'],
     ]);
     // Each entry expires after the stage's retention (400 days by default), counted from the attempt.
     const { Items } = await dynamo.send(
