@@ -259,7 +259,7 @@ export const callCommand = (caller: Caller, faults: FaultSpec[], killAt: number 
 
 /**
  * A dry run of another cluster under key A: once A is bound to a request for this cluster, the key's
- * binding must refuse it (VALIDATION_FAILED), as for any request.
+ * binding must refuse it (VALIDATION_FAILED), as for any request, until the key's record expires.
  */
 export const dryRunCommand = (mode: Mode): Command => ({
   check: () => true,
@@ -269,7 +269,8 @@ export const dryRunCommand = (mode: Mode): Command => ({
     figures.commands++;
     figures.invocations++;
     const key = `A-${h.clusterId}`;
-    const bound = h.keys.get(key)?.last;
+    const entry = h.keys.get(key);
+    const bound = entry?.expired ? undefined : entry?.last;
     const answer = await invoke(h.suite, {
       providerId: h.providerId,
       clusterId: h.otherClusterId,
@@ -386,6 +387,10 @@ export const timeCommand = (kind: TimeKind): Command => ({
     figures.commands++;
     if (kind === 'pause') await sleep(PAUSE_MS);
     else await jump(h, JUMPS[kind], kind);
+    // Days pass: a key answered for good has had its record's retention run out.
+    if (kind === 'records' || kind === 'window') {
+      for (const entry of h.keys.values()) if (entry.last !== 'killed' && entry.last.ok) entry.expired = true;
+    }
     if (kind === 'window') {
       nativeRan(h, await rotateSecret(h.suite, h.fn, h.secretName), false);
       m.nativeRan = true;

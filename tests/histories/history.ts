@@ -65,7 +65,11 @@ export interface History {
   monitor: Monitor;
   fn: RotationFunction;
   /** Each key's request and the last answer it got (a key settles once it is ok or refused for good). */
-  keys: Map<string, { request: Request; last: Answer | 'killed' }>;
+  /**
+   * Each key's last request and answer; `expired` once its records' retention has passed (a key
+   * answered for good is kept 7 days: after that it binds nothing).
+   */
+  keys: Map<string, { request: Request; last: Answer | 'killed'; expired?: boolean }>;
   native: { token?: string; failedStep?: RotationStep; finished: boolean };
   held?: Held;
   /** The last caller's request (what a retry sends again). */
