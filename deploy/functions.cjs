@@ -6,7 +6,17 @@
 // Every generator of deploy/ reads the providers from here, never from a list of its own.
 
 // Node 22 strips the registry's types (the npm scripts run on it: scripts/require-node-22.mjs).
-const { PROVIDERS: DEFINITIONS } = require('../lib/providers/registry.ts');
+const loadRegistry = () => {
+  try {
+    return require('../lib/providers/registry.ts');
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    throw new Error(
+      `deploy/functions.cjs reads lib/providers/registry.ts, which needs Node 22 (this is ${process.version}): run serverless through npm (npm run package, npm run deploy) or npx`,
+    );
+  }
+};
+const { PROVIDERS: DEFINITIONS } = loadRegistry();
 
 const pascal = (kebab) =>
   kebab

@@ -10,8 +10,9 @@ const { FUNCTIONS_BY_PROVIDER } = require('./functions.cjs');
 const hardening = require('./hardening.cjs');
 
 const PROVIDERS = Object.values(FUNCTIONS_BY_PROVIDER);
-const ARN = 'arn:${AWS::Partition}';
-const HERE = '${AWS::Region}:${AWS::AccountId}';
+// CloudFormation's pseudo parameters, for Fn::Sub (not JavaScript templates).
+const ARN = `arn:\${AWS::Partition}`;
+const HERE = `\${AWS::Region}:\${AWS::AccountId}`;
 const sub = (text) => ({ 'Fn::Sub': text });
 const viaService = (service) => ({
   StringEquals: { 'kms:ViaService': [sub(`${service}.\${AWS::Region}.amazonaws.com`)] },
