@@ -1,5 +1,5 @@
 // Mutation testing of the rotation core: `npm run test:mutation` (not part of `npm test`; a full run
-// takes long). One file: `npm run test:mutation -- --mutate lib/rotation/lease-table.ts`.
+// takes long). One file: `npm run test:mutation -- --mutate lib/rotation/state-machine.ts`.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   mutate: ['lib/rotation/**/*.ts'],

@@ -1,6 +1,6 @@
 import { definedOnly } from './defined.ts';
 
-// The product's error codes (README, "Calling it"). Each error's `name` is the code in PascalCase: Lambda reports
+// The product's error codes (docs/calling-it.md). Each error's `name` is the code in PascalCase: Lambda reports
 // `error.name` as the errorType, which is what Step Functions `Retry` and `Catch` match.
 
 export const ERROR_CODES = {

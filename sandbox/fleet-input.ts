@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import * as z from 'zod/mini';
+import { PROVIDERS as DEFINITIONS } from '../lib/providers/registry.ts';
 
 // The fleet file and the fleet state machine's input (deploy/fleet-rotation.cjs), checked before
 // anything runs: a file that says one thing must not do another. Unknown keys, a missing or empty
 // `targets`, a password, an option given both fleet-wide and in a target are refused, each named
 // with its place in the file.
 
-export const PROVIDERS = ['ncloud-cdss', 'otc-css', 'huaweicloud-css'] as const;
+const PROVIDERS = DEFINITIONS.map((definition) => definition.id) as [string, ...string[]];
 
 /** The fleet-wide options: each applies to every target, which may then not repeat it. */
 export const FLEET_OPTIONS = ['dryRun', 'account'] as const;

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -30,12 +31,14 @@ import { lambdaInvokeTask, offlineLambdaInvoke } from './lambda-invoke.ts';
 // OFFLINE_LAMBDA_PORT (default 3002), or after the result when an invocation did not reach the
 // Lambda API.
 
-/** serverless.yml's function of each handler's logical id, as the Task states name it (Fn::GetAtt). */
-export const TASK_FUNCTIONS: Record<string, string> = {
-  NcloudCdssResetCmakPasswordLambdaFunction: 'ncloudCdssResetCmakPassword',
-  OtcCssResetAdminPasswordLambdaFunction: 'otcCssResetAdminPassword',
-  HuaweicloudCssResetAdminPasswordLambdaFunction: 'huaweicloudCssResetAdminPassword',
+const { FUNCTIONS_BY_PROVIDER } = createRequire(import.meta.url)('../deploy/functions.cjs') as {
+  FUNCTIONS_BY_PROVIDER: Record<string, { function: string; name: string }>;
 };
+
+/** serverless.yml's function of each handler's logical id, as the Task states name it (Fn::GetAtt). */
+export const TASK_FUNCTIONS: Record<string, string> = Object.fromEntries(
+  Object.values(FUNCTIONS_BY_PROVIDER).map((fn) => [fn.function, fn.name]),
+);
 
 /** The state machine definition as `serverless print` resolves it for a stage. */
 export const fleetDefinition = async (stage = 'local'): Promise<Record<string, unknown>> => {

@@ -5,7 +5,7 @@
 //   - every package with an install script is decided in package.json's `allowScripts` (npm runs
 //     only the allowed ones).
 // Usage: node scripts/check-lockfile.mjs [package-lock.json [package.json]]; exits 1 on a problem.
-// Part of `npm test`. Why entries lose these fields, and how to restore them: README, "Supply chain".
+// Part of `npm test`. Why entries lose these fields, and how to restore them: docs/supply-chain.md.
 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -48,7 +48,7 @@ const main = () => {
   );
   if (problems.length === 0) return;
   console.error(`${lockPath}: ${problems.length} problem(s)\n${problems.map((p) => `  ${p}`).join('\n')}`);
-  console.error('See the README, "Supply chain", for how to restore the missing fields.');
+  console.error('See docs/supply-chain.md for how to restore the missing fields.');
   process.exitCode = 1;
 };
 

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod/mini';
 import {
@@ -19,7 +20,7 @@ import { PROVIDERS } from '../lib/providers/registry.ts';
 import type { ProviderDefinition } from '../lib/providers/types.ts';
 
 // Writes openapi.json, the OpenAPI 3.1 description of the HTTP routes, from the code itself: the
-// routes from serverless.yml's http events, matched to the providers of the registry; path
+// routes of the providers' functions (deploy/functions.cjs, from the registry); path
 // parameters, header and body from each provider's envelope schema (lib/envelope.ts); answers from
 // the result schemas (lib/api/result-schema.ts) and the error codes (lib/errors.ts). zod's own
 // JSON Schema export does the conversion. tests/openapi checks that the committed file is current.
@@ -30,89 +31,18 @@ export const OPENAPI_FILE = new URL('openapi.json', ROOT);
 
 type Json = Record<string, unknown>;
 
-export interface HttpRoute {
-  /** The function's name in serverless.yml. */
-  functionName: string;
-  method: string;
-  /** As in serverless.yml, without the leading slash. */
-  path: string;
-  authorizer: string | undefined;
-}
-
-/**
- * The `http` events of serverless.yml's functions. Not a YAML parser: a reading of the block
- * style that serverless.yml uses (`- http:` followed by its indented keys); anything else throws.
- */
-export const httpRoutes = (serverlessYml: string): HttpRoute[] => {
-  const lines = serverlessYml.split('\n');
-  const start = lines.findIndex((line) => /^functions:\s*$/.test(line));
-  if (start < 0) throw new Error('serverless.yml has no functions section');
-  const routes: HttpRoute[] = [];
-  let functionName: string | undefined;
-  for (let index = start + 1; index < lines.length; index++) {
-    const line = lines[index] ?? '';
-    if (/^\S/.test(line) && !line.startsWith('#')) break;
-    const fn = /^ {2}([A-Za-z0-9_-]+):\s*$/.exec(line);
-    if (fn) functionName = fn[1];
-    const http = /^(\s*)- http\b(.*)$/.exec(line);
-    if (!http) continue;
-    if (http[2]?.trim() !== ':' || functionName === undefined) {
-      throw new Error(
-        `serverless.yml line ${index + 1}: write http events as a block (- http: with path, method)`,
-      );
-    }
-    const indent = http[1]?.length ?? 0;
-    const keys: Record<string, string> = {};
-    while (index + 1 < lines.length) {
-      const next = lines[index + 1] ?? '';
-      const nextIndent = next.length - next.trimStart().length;
-      if (next.trim() !== '' && nextIndent <= indent) break;
-      index++;
-      const pair = /^\s+([A-Za-z]+):\s*(\S.*?)\s*$/.exec(next);
-      if (pair?.[1] && pair[2] && nextIndent === indent + 4) keys[pair[1]] = pair[2];
-    }
-    if (!keys.path || !keys.method) {
-      throw new Error(`serverless.yml: the http event of ${functionName} needs a path and a method`);
-    }
-    routes.push({
-      functionName,
-      method: keys.method.toLowerCase(),
-      path: keys.path.replace(/^\//, ''),
-      authorizer: keys.authorizer,
-    });
-  }
-  return routes;
+// The route of each provider's function, as deploy/provider-stack.cjs deploys it (POST, AWS_IAM).
+const { FUNCTIONS_BY_PROVIDER } = createRequire(import.meta.url)('../deploy/functions.cjs') as {
+  FUNCTIONS_BY_PROVIDER: Record<string, { path: string; name: string }>;
 };
 
-/** serverless.yml names each function after its provider and operation: `otc-css` `reset-admin-password` → otcCssResetAdminPassword. */
-export const functionNameOf = (provider: ProviderDefinition): string =>
-  `${provider.id}-${provider.operation}`
-    .split('-')
-    .map((word, index) => (index === 0 ? word : `${word.charAt(0).toUpperCase()}${word.slice(1)}`))
-    .join('');
-
-/** Each provider of the registry with its one route; throws when serverless.yml and the registry disagree. */
-export const providerRoutes = (serverlessYml: string) => {
-  const routes = httpRoutes(serverlessYml);
-  const matched = PROVIDERS.map((provider) => {
-    const own = routes.filter((route) => route.functionName === functionNameOf(provider));
-    const [route] = own;
-    if (own.length !== 1 || !route) {
-      throw new Error(`serverless.yml: ${functionNameOf(provider)} must have exactly one http event`);
-    }
-    if (route.method !== 'post' || route.authorizer !== 'aws_iam') {
-      throw new Error(
-        `serverless.yml: ${functionNameOf(provider)}'s route must be POST with authorizer: aws_iam`,
-      );
-    }
-    return { provider, route };
+/** Each provider of the registry with its one route (the path without its leading slash). */
+export const providerRoutes = () =>
+  PROVIDERS.map((provider) => {
+    const deployed = FUNCTIONS_BY_PROVIDER[provider.id];
+    if (!deployed) throw new Error(`deploy/functions.cjs has no function for ${provider.id}`);
+    return { provider, route: { method: 'post', path: deployed.path, functionName: deployed.name } };
   });
-  const unmatched = routes.filter((route) => !matched.some((m) => m.route === route));
-  if (unmatched.length > 0) {
-    throw new Error(`serverless.yml: http routes of no provider: ${unmatched.map((r) => r.path).join(', ')}`);
-  }
-  return matched;
-};
 
 // What the body fields mean; each body field must have an entry (a new field fails the generator).
 const BODY_FIELD_DESCRIPTIONS: Record<string, (provider: ProviderDefinition) => string> = {
@@ -227,7 +157,11 @@ const errorResponses = (): Json =>
     ]),
   );
 
-const operation = (provider: ProviderDefinition, config: ReturnType<typeof readConfig>): Json => {
+const operation = (
+  provider: ProviderDefinition,
+  functionName: string,
+  config: ReturnType<typeof readConfig>,
+): Json => {
   const envelope = envelopeSchema(provider, config);
   const body = inputSchema(bodySchema(envelope));
   const properties = body.properties as Record<string, Json>;
@@ -237,9 +171,9 @@ const operation = (provider: ProviderDefinition, config: ReturnType<typeof readC
     schema.description = describe(provider);
   }
   const regionsNote =
-    'The regions of the default configuration; a deployment\'s settings may admit others (README, "Calling it").';
+    "The regions of the default configuration; a deployment's settings may admit others (docs/calling-it.md).";
   return {
-    operationId: functionNameOf(provider),
+    operationId: functionName,
     summary: `${provider.id}: ${provider.operation}`,
     description: `Resets the password of a cluster (${provider.id}, ${provider.operation}) and keeps it in Secrets Manager. The answer is the normalized result, with the HTTP status of its error code.`,
     tags: [provider.id],
@@ -288,21 +222,19 @@ const operation = (provider: ProviderDefinition, config: ReturnType<typeof readC
 };
 
 export interface OpenApiInputs {
-  serverlessYml: string;
   version: string;
 }
 
 export const readOpenApiInputs = (): OpenApiInputs => ({
-  serverlessYml: readFileSync(new URL('serverless.yml', ROOT), 'utf8'),
   version: (JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as { version: string }).version,
 });
 
 /** The OpenAPI 3.1 document. Pure: the default configuration, never this process's environment. */
-export const openApiDocument = ({ serverlessYml, version }: OpenApiInputs): Json => {
+export const openApiDocument = ({ version }: OpenApiInputs): Json => {
   const config = readConfig({});
   const paths: Json = {};
-  for (const { provider, route } of providerRoutes(serverlessYml)) {
-    paths[`/${route.path}`] = { [route.method]: operation(provider, config) };
+  for (const { provider, route } of providerRoutes()) {
+    paths[`/${route.path}`] = { [route.method]: operation(provider, route.functionName, config) };
   }
   return {
     openapi: '3.1.0',

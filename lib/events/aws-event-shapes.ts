@@ -5,7 +5,7 @@ import * as z from 'zod/mini';
 // EventBridge envelope). Declared here with zod/mini rather than imported from
 // @aws-lambda-powertools/parser, whose schemas pull the whole classic zod API (its locales and
 // JSON Schema converters, 445 KB of a 1.36 MB bundle) into every handler: measured with
-// `npm run bench`, see the README's Performance section.
+// `npm run bench`, see docs/performance.md.
 
 /**
  * A schema built on its first parse, not at import: a cold start that answers a direct

@@ -36,6 +36,26 @@ export interface ResetInternal extends Record<string, unknown> {
   notAnAttempt?: boolean;
 }
 
+/** Modes whose sender never receives the answer: the outcome event is the only one it can get. */
+const UNANSWERED_MODES: ReadonlySet<InvocationMode | undefined> = new Set(['eventbridge', 'rotation']);
+
+/**
+ * The one rule of "was this an attempt?": the outcome of this invocation if it really attempted a
+ * rotation, else undefined. Not an attempt: a dry run; a replay from a key's record, a lease refusal
+ * (ROTATION_IN_PROGRESS) or a Secrets Manager step before finishSecret (`notAnAttempt`, set by
+ * normalize-response); a request refused before it had a target. A failed request event or Secrets
+ * Manager rotation is an attempt even when refused before it named a cluster (a misspelt field; a
+ * secret retagged, of another provider, with rotation turned off): its sender never sees the answer,
+ * and Secrets Manager would retry a rotation nobody hears of. The outcome events, the rotation
+ * history and `RotationSucceeded` all follow it.
+ */
+export const attemptOutcome = (request: { internal: ResetInternal }): NormalizedResult | undefined => {
+  const { outcome: result, notAnAttempt, mode } = request.internal;
+  if (notAnAttempt === true || !result || result.dryRun) return undefined;
+  if (result.clusterId === undefined && (result.ok || !UNANSWERED_MODES.has(mode))) return undefined;
+  return result;
+};
+
 /** Every middleware of the chain has this shape: raw event in, any answer out, typed internal. */
 export type ResetMiddleware = MiddlewareObj<unknown, unknown, Error, Context, ResetInternal>;
 

@@ -3,9 +3,7 @@ import type { Context } from 'aws-lambda';
 import type { ErrorCode } from '../errors.ts';
 import { logger } from '../logger.ts';
 import type { ProviderClient, ProviderDefinition, ProviderId } from '../providers/types.ts';
-import type { ResetInternal, ResetMiddleware } from './invocation.ts';
-import { outcomeOf } from './normalize-response.ts';
-import { attemptOutcome } from './publish-outcome.ts';
+import { attemptOutcome, type ResetInternal, type ResetMiddleware } from './invocation.ts';
 
 // CloudWatch metrics in the Embedded Metric Format: one JSON line on stdout per invocation that
 // has something to say, which CloudWatch Logs turns into metrics. No API call, nothing to wait for.
@@ -68,7 +66,7 @@ export const INVOCATION_DIMENSION = 'invocation';
  * failed), so that no failure goes uncounted.
  */
 const failureCode = (request: { internal: ResetInternal; error?: unknown }): ErrorCode | undefined => {
-  const result = outcomeOf(request);
+  const result = request.internal.outcome;
   if (result) return result.ok ? undefined : result.error.code;
   return request.error === undefined || request.error === null ? undefined : 'INTERNAL';
 };

@@ -3,20 +3,12 @@ import { logger } from '../logger.ts';
 import type { ProviderId } from '../providers/types.ts';
 import type { FailureResult, NormalizedResult } from '../result.ts';
 import { isReplay } from '../rotation/replay.ts';
-import { type InvocationMode, isObject, type ResetInternal, type ResetMiddleware } from './invocation.ts';
+import { type InvocationMode, isObject, type ResetMiddleware } from './invocation.ts';
 
 export interface NormalizeResponseOptions {
   provider: ProviderId;
   operation: string;
 }
-
-/** The normalized result of this invocation, once normalize-response has built it. */
-export const outcomeOf = (request: { internal: ResetInternal }): NormalizedResult | undefined =>
-  request.internal.outcome;
-
-/** Whether this invocation really attempted a rotation (so that its outcome is news). */
-export const wasAttempt = (request: { internal: ResetInternal }): boolean =>
-  request.internal.notAnAttempt !== true;
 
 const httpResponse = (result: NormalizedResult, statusCode: number) => ({
   statusCode,

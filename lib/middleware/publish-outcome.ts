@@ -3,32 +3,11 @@ import { definedOnly } from '../defined.ts';
 import type { RotationHistory } from '../history.ts';
 import { logger } from '../logger.ts';
 import type { NormalizedResult } from '../result.ts';
-import type { InvocationMode, ResetInternal, ResetMiddleware } from './invocation.ts';
+import { attemptOutcome, type ResetInternal, type ResetMiddleware } from './invocation.ts';
 import { REQUEST_SOURCE } from './normalize-event.ts';
-import { outcomeOf, wasAttempt } from './normalize-response.ts';
 
 const SUCCEEDED_DETAIL_TYPE = 'Cluster Password Reset Succeeded';
 const FAILED_DETAIL_TYPE = 'Cluster Password Reset Failed';
-
-/** Modes whose sender never receives the answer: the outcome event is the only one it can get. */
-const UNANSWERED_MODES: ReadonlySet<InvocationMode | undefined> = new Set(['eventbridge', 'rotation']);
-
-/**
- * The outcome of this invocation if it was a real attempt, else undefined: not a dry run, not a
- * request refused before it had a target, not a ROTATION_IN_PROGRESS refusal, not a replay. The
- * rule of the outcome events, and of `RotationSucceeded` (metrics.ts). A failed request event or
- * Secrets Manager rotation is published even when it was refused before it named a cluster (a
- * misspelt field; a secret retagged, of another provider, with rotation turned off): its sender
- * never sees the answer, and Secrets Manager would retry a rotation that nobody hears of.
- */
-export const attemptOutcome = (request: { internal: ResetInternal }): NormalizedResult | undefined => {
-  if (!wasAttempt(request)) return undefined;
-  const result = outcomeOf(request);
-  if (!result || result.dryRun) return undefined;
-  if (result.clusterId === undefined && (result.ok || !UNANSWERED_MODES.has(request.internal.mode)))
-    return undefined;
-  return result;
-};
 
 /**
  * An outcome event's detail: the normalized result; the stage; who asked (caller.ts) and whether

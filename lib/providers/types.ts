@@ -65,6 +65,8 @@ export interface ClientOptions<C> {
 export interface ProviderDefinition<C = unknown> {
   id: ProviderId;
   operation: string;
+  /** What its function does, in one sentence: the Lambda function's description. */
+  description: string;
   /** Folder of this provider's credentials under CREDENTIALS_PREFIX. */
   credentialsFolder: string;
   /** Regions a request may name; may depend on configuration (e.g. an endpoint override). */

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,23 +27,33 @@ export interface PackagedStage {
  * (the other tests of tests/deploy package too) remove each other's. Everything but serverless.yml
  * is a link to the project's.
  */
-const serviceDirectory = async (): Promise<string> => {
+const serviceDirectory = async (copies: readonly string[]): Promise<string> => {
   const dir = await mkdtemp(join(tmpdir(), 'sls-package-'));
   for (const entry of await readdir(ROOT)) {
     if (entry === '.git' || entry === '.serverless' || entry.startsWith('.esbuild')) continue;
     // The framework does not take a linked serverless.yml for a service.
-    if (entry === 'serverless.yml') await copyFile(join(ROOT, entry), join(dir, entry));
-    else await symlink(join(ROOT, entry), join(dir, entry));
+    if (entry === 'serverless.yml' || copies.includes(entry)) {
+      await cp(join(ROOT, entry), join(dir, entry), { recursive: true });
+    } else await symlink(join(ROOT, entry), join(dir, entry));
   }
   return dir;
 };
+
+/** Changes made to a copy of the project before it is packaged (the real files stay untouched). */
+export interface ServiceChange {
+  /** Top-level entries copied rather than linked, so that `change` may edit them. */
+  copies: readonly string[];
+  change: (dir: string) => Promise<void>;
+}
 
 /** Packages `stage` with the given `--param`s; the error names what the framework printed. */
 export const packageStage = async (
   stage: string,
   params: Record<string, string> = {},
+  serviceChange?: ServiceChange,
 ): Promise<PackagedStage> => {
-  const cwd = await serviceDirectory();
+  const cwd = await serviceDirectory(serviceChange?.copies ?? []);
+  await serviceChange?.change(cwd);
   const dir = join(cwd, 'package');
   const args = ['package', '--stage', stage, '--region', 'eu-central-1', '--package', dir];
   for (const [name, value] of Object.entries(params)) args.push('--param', `${name}=${value}`);

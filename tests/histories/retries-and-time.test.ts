@@ -5,7 +5,7 @@ import { invoke, type Monitor, type Request, sleep, untilSettled, watch } from '
 
 // Histories in the two dimensions the first fixes did not explore: a write the AWS SDK retried
 // after its first try was applied, and time. Each failed on the rotation as it was at commit
-// 8faff34 (the five histories of DESIGN.md's rules 7 to 10), and each is checked against the
+// 8faff34 (the five histories of the design's rules 7 to 10), and each is checked against the
 // invariant (world.ts) at every reset the provider receives and applies.
 
 const LEASE_MS = 1_000;

@@ -7,6 +7,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { ERROR_CODES, type ErrorCode } from '../../lib/errors.ts';
+import { PROVIDERS } from '../../lib/providers/registry.ts';
 import {
   lambdaFunctionArn,
   ROTATION_STEPS,
@@ -55,10 +56,10 @@ export interface Answer {
   result?: { password?: { stored?: boolean; versionId?: string }; [key: string]: unknown };
 }
 
-const FUNCTION_FILES: Record<string, string> = {
-  'ncloud-cdss': 'ncloud-cdss-reset-cmak-password',
-  'otc-css': 'otc-css-reset-admin-password',
-};
+// A provider's handler is functions/{id}-{operation}.ts (deploy/functions.cjs names it the same way).
+const FUNCTION_FILES: Record<string, string> = Object.fromEntries(
+  PROVIDERS.map(({ id, operation }) => [id, `${id}-${operation}`]),
+);
 
 /** The event a caller in `mode` sends for the request. */
 export const eventFor = (suite: Suite, request: Request): unknown => {

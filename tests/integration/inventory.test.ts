@@ -1,4 +1,5 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -15,12 +16,13 @@ import { invokeInMode, useSuite } from './suite.ts';
 // ListSecrets alone) as a fleet inventory, which the fleet state machine then reads.
 
 const suite = useSuite();
-const PROVIDERS = ['ncloud-cdss', 'otc-css', 'huaweicloud-css'] as const;
-const FUNCTION_OF_PROVIDER: Record<string, string> = {
-  'ncloud-cdss': 'NcloudCdssResetCmakPasswordLambdaFunction',
-  'otc-css': 'OtcCssResetAdminPasswordLambdaFunction',
-  'huaweicloud-css': 'HuaweicloudCssResetAdminPasswordLambdaFunction',
+const { FUNCTIONS_BY_PROVIDER } = createRequire(import.meta.url)('../../deploy/functions.cjs') as {
+  FUNCTIONS_BY_PROVIDER: Record<string, { function: string }>;
 };
+const PROVIDERS = Object.keys(FUNCTIONS_BY_PROVIDER);
+const FUNCTION_OF_PROVIDER: Record<string, string> = Object.fromEntries(
+  Object.entries(FUNCTIONS_BY_PROVIDER).map(([id, { function: logicalId }]) => [id, logicalId]),
+);
 const rotated: Record<string, string> = {};
 
 const cli = async (args: string[]) => {

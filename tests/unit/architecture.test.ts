@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ImportGraph, importCircles, importGraph } from '../support/import-graph.ts';
 
-// The shape of lib/ (DESIGN.md, Layout): data flows one way, so no module imports one that
+// The shape of lib/ (docs/design.md, Layering): data flows one way, so no module imports one that
 // imports it back, type imports included; lib/ is what functions/, sandbox/, scripts/ and tests/
 // build on, never the other way; providers know nothing of events, middleware or the rotation.
 

@@ -21,6 +21,7 @@ const CLUSTER_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 export const createCssProvider = (cloud: CssCloud): ProviderDefinition<CssCredentials> => ({
   id: cloud.id,
   operation: 'reset-admin-password',
+  description: `Change the admin password of ${/^[AEIOU]/.test(cloud.name) ? 'an' : 'a'} ${cloud.name} CSS cluster and keep it in Secrets Manager`,
   credentialsFolder: cloud.credentialsFolder,
   regions: (config) => cssRegions(cloud, config),
   checkSettings: (config) => {

@@ -10,6 +10,7 @@ import { ncloudSettings } from './settings.ts';
 export const ncloudCdss: ProviderDefinition<NcloudCredentials> = {
   id: 'ncloud-cdss',
   operation: 'reset-cmak-password',
+  description: 'Reset the CMAK password of a Naver Cloud CDSS cluster and keep it in Secrets Manager',
   credentialsFolder: 'ncloud',
   // Each site admits only its own regions (NCLOUD_CDSS_SITE).
   regions: (config) => ncloudRegions(ncloudSettings(config).site),

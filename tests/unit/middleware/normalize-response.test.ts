@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ERROR_CODES, type ErrorCode, ResetError, validationFailed } from '../../../lib/errors.ts';
 import { logger } from '../../../lib/logger.ts';
-import { type InvocationMode, invocationMode } from '../../../lib/middleware/invocation.ts';
+import { attemptOutcome, type InvocationMode, invocationMode } from '../../../lib/middleware/invocation.ts';
 import { normalizeEvent } from '../../../lib/middleware/normalize-event.ts';
-import { normalizeResponse, stackFrames, wasAttempt } from '../../../lib/middleware/normalize-response.ts';
+import { normalizeResponse, stackFrames } from '../../../lib/middleware/normalize-response.ts';
 import type { SuccessResult } from '../../../lib/result.ts';
 import { replayOf } from '../../../lib/rotation/replay.ts';
 import { given, runChain } from '../../support/chain.ts';
@@ -201,16 +201,16 @@ describe('normalize-response', () => {
       expect(run.error).toBeUndefined();
       expect(run.response).toBe(result);
       expect(run.internal.notAnAttempt).toBe(true);
-      expect(wasAttempt(run)).toBe(false);
+      expect(attemptOutcome(run)).toBeUndefined();
     },
   );
 
   it("counts finishSecret's success as an attempt, unless it is a replay", async () => {
     const run = await rotationStep('finishSecret', async () => ({ ...SUCCESS }));
     expect(run.response).toMatchObject({ ok: true });
-    expect(wasAttempt(run)).toBe(true);
+    expect(attemptOutcome(run)).toBe(run.internal.outcome);
     const replay = await rotationStep('finishSecret', async () => replayOf({ ...SUCCESS } as SuccessResult));
-    expect(wasAttempt(replay)).toBe(false);
+    expect(attemptOutcome(replay)).toBeUndefined();
   });
 
   it.each(['createSecret', 'setSecret', 'testSecret', 'finishSecret'])(
@@ -229,7 +229,7 @@ describe('normalize-response', () => {
         clusterId: '1',
         error: { code: 'CLUSTER_STATE_CONFLICT' },
       });
-      expect(wasAttempt(run)).toBe(true);
+      expect(attemptOutcome(run)).toBe(run.internal.outcome);
     },
   );
 });
