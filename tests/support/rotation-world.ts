@@ -87,6 +87,8 @@ export const rotationWorld = () => {
   let ddb: DynamoDBClient;
   let secret: FakeSecret | undefined;
   const losses: AnswerLoss[] = [];
+  const failures: Array<{ command: string; keyPrefix: string; times: number }> = [];
+  const hooks: Array<{ command: string; keyPrefix: string; run: () => Promise<unknown> }> = [];
   const ddbInputs: Array<{ command: string; input: unknown }> = [];
   const script: ProviderScript = { log: [], sentPasswords: [] };
   const { client, provider } = scriptedProvider(() => script);
@@ -115,6 +117,24 @@ export const rotationWorld = () => {
         const input = args.input as { Key?: { pk?: { S?: string } }; Item?: { pk?: { S?: string } } };
         const pk = input.Key?.pk?.S ?? input.Item?.pk?.S ?? '';
         script.log.push(`ddb:${context.commandName?.replace(/Command$/, '')} ${pk.split('#')[0]}`);
+        const hook = hooks.find(
+          (h) => `${h.command}Command` === context.commandName && pk.startsWith(h.keyPrefix),
+        );
+        if (hook) {
+          hooks.splice(hooks.indexOf(hook), 1);
+          await hook.run();
+        }
+        const failing = failures.find(
+          (f) => `${f.command}Command` === context.commandName && pk.startsWith(f.keyPrefix),
+        );
+        if (failing && failing.times > 0) {
+          failing.times--;
+          // Refused outright (not retried by the SDK): the write fails.
+          throw Object.assign(new Error('injected failure'), {
+            name: 'ValidationException',
+            $fault: 'client',
+          });
+        }
         ddbInputs.push({ command: context.commandName?.replace(/Command$/, '') ?? '', input: args.input });
         const output = await next(args);
         const loss = losses.find(
@@ -132,6 +152,8 @@ export const rotationWorld = () => {
     );
     secret = undefined;
     losses.length = 0;
+    failures.length = 0;
+    hooks.length = 0;
     ddbInputs.length = 0;
     script.log = [];
     script.sentPasswords = [];
@@ -321,6 +343,10 @@ export const rotationWorld = () => {
     item: async (pk: string, fields: Record<string, string | number | boolean>) => {
       await put(pk, fields);
     },
+    /** The next `times` matching DynamoDB calls fail, applied nowhere. */
+    writeFails: (failure: { command: string; keyPrefix: string; times: number }) => {
+      failures.push({ ...failure });
+    },
     /** The next matching DynamoDB write is applied and its answer lost; the SDK retries it. */
     answerLost: (loss: AnswerLoss) => {
       losses.push(loss);
@@ -343,6 +369,10 @@ export const rotationWorld = () => {
     given,
     get log() {
       return script.log;
+    },
+    /** Runs `run` just before the next matching DynamoDB call goes out (another invocation's write). */
+    onNextCall: (command: string, keyPrefix: string, run: () => Promise<unknown>) => {
+      hooks.push({ command, keyPrefix, run });
     },
     /** Every DynamoDB call's command and exact input (the table's name is `world.tableName`). */
     ddbInputs,

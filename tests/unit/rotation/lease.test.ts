@@ -106,6 +106,37 @@ describe('the cluster lease', () => {
     await expect(leases().markInDoubt(holding)).rejects.toMatchObject({ code: 'ROTATION_IN_PROGRESS' });
   });
 
+  it('runs a whole lease from the send: marking it in doubt moves its end', async () => {
+    const holding = mine();
+    await leases().acquire(holding, NOW - 60_000);
+    await leases().markInDoubt(holding, NOW);
+    const item = await world.rawItem(LEASE_KEY);
+    expect(item?.leaseUntil).toEqual({ N: String(NOW + 120_000) });
+    expect(item?.expiresAt).toEqual({ N: String(Math.ceil((NOW + 120_000) / 1000)) });
+  });
+
+  it('reads an earlier release’s lease handed over without saying whether it must expire as in doubt', async () => {
+    const until = Date.now() + 60_000;
+    await world.given.item(LEASE_KEY, {
+      owner: 'version-1',
+      holder: 'old',
+      holderDeadline: 0,
+      leaseUntil: until,
+      expiresAt: Math.ceil(until / 1000),
+    });
+    expect(await leases().acquire(mine())).toBe('in-doubt');
+  });
+
+  it('refuses the one that took the lease between its write and its read-back', async () => {
+    // Another rotation's lease, expired: ours is taken, then (before our read-back) theirs again.
+    await world.given.lease('version-0', { untilMs: -1 });
+    const leasesNow = leases();
+    world.onNextCall('GetItem', 'lease#', () =>
+      world.given.lease('version-2', { alive: true, holder: 'someone-else' }),
+    );
+    await expect(leasesNow.acquire(mine())).rejects.toMatchObject({ code: 'ROTATION_IN_PROGRESS' });
+  });
+
   it('is released when nothing is in doubt, and handed over (kept until it expires) when something is', async () => {
     const holding = mine();
     await leases().acquire(holding);

@@ -252,6 +252,39 @@ describe('a rotation asked for under an idempotency key', () => {
     });
   });
 
+  describe('writes that fail', () => {
+    it('keeps the lease in doubt when clearing it fails after an answered send: the answer stands', async () => {
+      given.secret().version(PLACEHOLDER, 'AWSCURRENT');
+      world.client.reset = async (password) => {
+        script.sentPasswords.push(password);
+        // The next lease write after the send is the clearing of its doubt: it fails.
+        world.given.writeFails({ command: 'UpdateItem', keyPrefix: 'lease#', times: 1 });
+        return { providerRequestId: 'r' };
+      };
+      expect(await rotate()).toMatchObject({ ok: true });
+      expect(world.stages()[MINE]).toEqual(['AWSCURRENT']);
+      // Safe side: the lease runs until it expires.
+      expect(await world.lease()).toEqual({ owner: MINE, inDoubt: true, handedOver: true });
+    });
+
+    it('answers the refusal when its record needs a second try', async () => {
+      given.secret().version(PLACEHOLDER, 'AWSCURRENT').version(MINE, 'AWSPENDING', 'pending-pass');
+      script.resetFails = refusal('PASSWORD_POLICY_VIOLATION');
+      // The first send's "sent" record succeeds; the "discarded" record fails once, then lands.
+      let versionWrites = 0;
+      world.client.reset = async (password) => {
+        script.sentPasswords.push(password);
+        versionWrites++;
+        world.given.writeFails({ command: 'PutItem', keyPrefix: 'version#', times: 1 });
+        throw refusal('PASSWORD_POLICY_VIOLATION');
+      };
+      await expect(rotate()).rejects.toMatchObject({ code: 'PASSWORD_POLICY_VIOLATION' });
+      expect(versionWrites).toBe(1);
+      expect(await world.versionRecord(MINE)).toEqual({ state: 'discarded', expires: true });
+      expect(world.stages()[MINE]).toEqual([]);
+    });
+  });
+
   describe('a retry with the same key', () => {
     it('re-sends the stored pending password, and promotes it', async () => {
       given.secret().version(PLACEHOLDER, 'AWSCURRENT').version(MINE, 'AWSPENDING', 'pending-pass');
