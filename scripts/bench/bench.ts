@@ -576,7 +576,10 @@ const main = async () => {
       const dry = med(coldStart[`${name} dry run`]);
       const rot = med(coldStart[`${name} rotation`]);
       const isProject = projectNames.includes(name);
-      const peakRssMiB = Math.max(imp.rssMiB, isProject ? Math.max(dry.rssMiB, rot.rssMiB) : 0);
+      // The target is the cold start's: import and a first dry run. A first rotation (every client
+      // and command used once, the polling) is reported beside it.
+      const peakRssMiB = Math.max(imp.rssMiB, isProject ? dry.rssMiB : 0);
+      const rotationPeakRssMiB = isProject ? rot.rssMiB : undefined;
       return {
         name,
         project: isProject,
@@ -602,12 +605,14 @@ const main = async () => {
           : undefined,
         importRssMiB: imp.rssMiB,
         peakRssMiB,
+        rotationPeakRssMiB,
         targets: isProject
           ? {
               size: b.bytes / KB <= TARGETS.bundleKB,
               coldImportVsFloor: imp.ms / floorImport <= TARGETS.vsFloor,
               coldImportVsNaive: imp.ms / naiveImport <= TARGETS.vsNaive,
               coldStartVsFloor: dry.ms / floorStart <= TARGETS.vsFloor,
+              coldStartVsPreflightFloor: dry.ms / preflightFloor.ms <= TARGETS.vsFloor,
               coldStartVsNaive: dry.ms / naiveStart <= TARGETS.vsNaive,
               peakRss: peakRssMiB <= TARGETS.rssMiB,
               warm: chainOverheadMs(name) < TARGETS.warmMs,
@@ -665,7 +670,7 @@ const main = async () => {
         ]),
       ),
     );
-    const startRows = rows.flatMap(({ name, coldStart: c, targets: t, peakRssMiB }) =>
+    const startRows = rows.flatMap(({ name, coldStart: c, targets: t, peakRssMiB, rotationPeakRssMiB }) =>
       c && t
         ? [
             [
@@ -681,7 +686,9 @@ const main = async () => {
               ratio(c.rotationVsFloor),
               ratio(c.rotationVsNaive),
               fixed(peakRssMiB),
+              fixed(rotationPeakRssMiB ?? 0),
               mark(t.coldStartVsFloor),
+              mark(t.coldStartVsPreflightFloor),
               mark(t.coldStartVsNaive),
               mark(t.peakRss),
             ],
@@ -712,6 +719,8 @@ const main = async () => {
         '',
         '',
         '',
+        '',
+        '',
       ]);
     }
     out.push(
@@ -730,8 +739,10 @@ const main = async () => {
           'rotation ms',
           'vs floor',
           'vs naive',
-          'peak RSS MiB',
+          'peak RSS MiB (dry run)',
+          'rotation RSS MiB',
           'dry<=1.10xF',
+          'dry<=1.10xPF',
           'dry<=0.85xN',
           'RSS<=80',
         ],
