@@ -22,6 +22,7 @@ import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { readConfig } from '../../lib/config.ts';
 import { type RotationDeps, rotationRecords } from '../../lib/rotation/context.ts';
 import { RequestFingerprints } from '../../lib/rotation/fingerprint.ts';
+import { RecordTable } from '../../lib/rotation/record-table.ts';
 import { SecretStore } from '../../lib/rotation/secret-store.ts';
 import type { VersionState } from '../../lib/rotation/version-record.ts';
 import { createLockTable } from '../../sandbox/server.ts';
@@ -385,6 +386,8 @@ export const rotationWorld = () => {
       fingerprints: new RequestFingerprints(new SecretsManagerClient({ region: 'eu-central-1' }), 'fp-key'),
       config,
     }),
+    /** The table the record modules write through (record-table.ts), on this test's table. */
+    recordTable: () => new RecordTable(ddb, tableName),
     /** The secret as the rotation left it: each version's labels. */
     stages: (): Record<string, string[]> =>
       Object.fromEntries([...(secret?.versions ?? [])].map(([id, v]) => [id, [...v.stages].sort()])),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { keyRecordKey } from '../../../lib/rotation/key-record.ts';
+import { versionRecordKey } from '../../../lib/rotation/version-record.ts';
 import { rotationWorld, SECRET_NAME } from '../../support/rotation-world.ts';
 
 const world = rotationWorld();
@@ -55,6 +56,32 @@ describe('key records', () => {
     });
     expect(await keys().bind(KEY, 'fp-new')).toEqual({ fingerprint: 'fp-new', state: 'started' });
   });
+
+  it('count until the second their TTL names has passed', async () => {
+    await world.given.item(KEY, {
+      fingerprint: 'fp-1',
+      state: 'completed',
+      outcome: '{"ok":true}',
+      expiresAt: 1_700_000_000,
+    });
+    expect(await keys().check(KEY, 'fp-1', 1_700_000_000_999)).toEqual({
+      fingerprint: 'fp-1',
+      state: 'completed',
+      outcome: { ok: true },
+    });
+    expect(await keys().check(KEY, 'fp-1', 1_700_000_001_000)).toBeUndefined();
+  });
+
+  it('keep an answer seven days from when it was recorded (the TTL in epoch seconds)', async () => {
+    await keys().finish(KEY, 'fp-1', 'completed', { ok: true }, 1_700_000_000_999);
+    expect(await world.rawItem(KEY)).toEqual({
+      pk: { S: KEY },
+      fingerprint: { S: 'fp-1' },
+      state: { S: 'completed' },
+      outcome: { S: '{"ok":true}' },
+      expiresAt: { N: String(1_700_000_000 + 7 * 24 * 3600) },
+    });
+  });
 });
 
 describe('version records', () => {
@@ -64,6 +91,16 @@ describe('version records', () => {
     await versions().mark(SECRET_NAME, 'v1', { state: 'applied' });
     await versions().settle(SECRET_NAME, 'v1');
     expect(await world.versionRecord('v1')).toEqual({ state: 'applied', expires: true });
+  });
+
+  it('expire seven days after their version is settled (the TTL in epoch seconds)', async () => {
+    await versions().mark(SECRET_NAME, 'v1', { state: 'applied' });
+    await versions().settle(SECRET_NAME, 'v1', 1_700_000_000_999);
+    expect(await world.rawItem(versionRecordKey(SECRET_NAME, 'v1'))).toEqual({
+      pk: { S: versionRecordKey(SECRET_NAME, 'v1') },
+      state: { S: 'applied' },
+      expiresAt: { N: String(1_700_000_000 + 604_800) },
+    });
   });
 
   it('keep the refusal they record', async () => {
