@@ -65,9 +65,10 @@ beforeEach(() => {
   warn = vi.spyOn(logger, 'warn');
 });
 afterEach(() => {
-  // Whatever was logged names versions and facts, never a password.
-  expect(JSON.stringify([info.mock.calls, warn.mock.calls])).not.toContain(OTHER_PASSWORD);
+  const logged = JSON.stringify([info.mock.calls, warn.mock.calls]);
   vi.restoreAllMocks();
+  // Whatever was logged names versions and facts, never a password.
+  expect(logged).not.toContain(OTHER_PASSWORD);
 });
 
 describe('ownSecret', () => {
