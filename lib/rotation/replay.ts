@@ -6,8 +6,10 @@ import type { SuccessResult } from '../result.ts';
 
 const replays = new WeakSet<object>();
 
+/** Whether `result` was marked by replayOf; anything else, objects or not, is no replay. */
 export const isReplay = (result: unknown): boolean =>
-  typeof result === 'object' && result !== null && replays.has(result);
+  // WeakSet.prototype.has answers false for a value that is not an object.
+  replays.has(result as object);
 
 export const replayOf = (result: SuccessResult): SuccessResult => {
   replays.add(result);

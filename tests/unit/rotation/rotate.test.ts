@@ -397,6 +397,23 @@ describe('a rotation asked for under an idempotency key', () => {
       expect(script.sentPasswords).toEqual(['other-pass', world.passwordOf(MINE)]);
       expect(world.stages()).toEqual({ [PLACEHOLDER]: [], [OTHER]: ['AWSPREVIOUS'], [MINE]: ['AWSCURRENT'] });
       expect(await world.versionRecord(OTHER)).toEqual({ state: 'applied', expires: true });
+      // Each promotion names the version current at its time: this rotation's replaces the other's.
+      expect(world.sm.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input)).toEqual([
+        {
+          SecretId: SECRET_NAME,
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: OTHER,
+          RemoveFromVersionId: PLACEHOLDER,
+        },
+        { SecretId: SECRET_NAME, VersionStage: 'AWSPENDING', RemoveFromVersionId: OTHER },
+        {
+          SecretId: SECRET_NAME,
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: MINE,
+          RemoveFromVersionId: OTHER,
+        },
+        { SecretId: SECRET_NAME, VersionStage: 'AWSPENDING', RemoveFromVersionId: MINE },
+      ]);
     });
 
     it('is discarded, never sent, when it was refused earlier; then this rotation goes on', async () => {
