@@ -90,6 +90,7 @@ export const rotationWorld = () => {
   const losses: AnswerLoss[] = [];
   const failures: Array<{ command: string; keyPrefix: string; times: number }> = [];
   const hooks: Array<{ command: string; keyPrefix: string; run: () => Promise<unknown> }> = [];
+  const smHooks: Array<{ command: string; run: () => void }> = [];
   const ddbInputs: Array<{ command: string; input: unknown }> = [];
   const script: ProviderScript = { log: [], sentPasswords: [] };
   const { client, provider } = scriptedProvider(() => script);
@@ -155,6 +156,7 @@ export const rotationWorld = () => {
     losses.length = 0;
     failures.length = 0;
     hooks.length = 0;
+    smHooks.length = 0;
     ddbInputs.length = 0;
     script.log = [];
     script.sentPasswords = [];
@@ -168,7 +170,14 @@ export const rotationWorld = () => {
   });
 
   const fakeSecretsManager = () => {
-    const logged = (name: string) => script.log.push(`sm:${name}`);
+    const logged = (name: string) => {
+      script.log.push(`sm:${name}`);
+      const hook = smHooks.find((h) => name === h.command || name.startsWith(`${h.command} `));
+      if (hook) {
+        smHooks.splice(smHooks.indexOf(hook), 1);
+        hook.run();
+      }
+    };
     const notFound = () => new ResourceNotFoundException({ message: 'not found', $metadata: {} });
     sm.on(DescribeSecretCommand).callsFake(() => {
       logged('DescribeSecret');
@@ -336,9 +345,9 @@ export const rotationWorld = () => {
         expiresAt: Math.floor(Date.now() / 1000) + 3600,
       });
     },
-    /** The cluster bound to a secret and an account (lib/rotation/binding.ts). */
-    binding: async (secretName: string, account = 'default') => {
-      await put(`binding#ncloud-cdss#KR#1009123`, { secretName, account });
+    /** The cluster bound to a secret and an account (lib/rotation/binding.ts), and a project. */
+    binding: async (secretName: string, account = 'default', options: { projectId?: string } = {}) => {
+      await put(`binding#ncloud-cdss#KR#1009123`, { secretName, account, ...options });
     },
     /** Any item, as an earlier release may have written it. */
     item: async (pk: string, fields: Record<string, string | number | boolean>) => {
@@ -374,6 +383,10 @@ export const rotationWorld = () => {
     /** Runs `run` just before the next matching DynamoDB call goes out (another invocation's write). */
     onNextCall: (command: string, keyPrefix: string, run: () => Promise<unknown>) => {
       hooks.push({ command, keyPrefix, run });
+    },
+    /** Runs `run` as the next Secrets Manager call named `command` arrives, before it is answered. */
+    onNextSmCall: (command: string, run: () => void) => {
+      smHooks.push({ command, run });
     },
     /** Every DynamoDB call's command and exact input (the table's name is `world.tableName`). */
     ddbInputs,
@@ -416,7 +429,13 @@ export const rotationWorld = () => {
     },
     binding: async () => {
       const found = await read('binding#ncloud-cdss#KR#1009123');
-      return found && { secretName: found.secretName?.S, account: found.account?.S };
+      return (
+        found && {
+          secretName: found.secretName?.S,
+          account: found.account?.S,
+          ...(found.projectId ? { projectId: found.projectId.S } : {}),
+        }
+      );
     },
     rawItem: read,
   };

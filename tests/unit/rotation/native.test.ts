@@ -15,7 +15,11 @@ const ROTATION_TOKEN = 'rotation-token-1';
 const OLD = 'a0c1b2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d';
 const STORED = 'Pending-pw-1!';
 
-const run = (step: RotationStep, rotationToken: string | null = ROTATION_TOKEN) =>
+const run = (
+  step: RotationStep,
+  rotationToken: string | null = ROTATION_TOKEN,
+  change: Partial<Envelope> = {},
+) =>
   runRotationStep(world.deps(), {
     provider: world.provider,
     envelope: {
@@ -27,6 +31,7 @@ const run = (step: RotationStep, rotationToken: string | null = ROTATION_TOKEN) 
       storePassword: true,
       dryRun: false,
       idempotencyKey: TOKEN,
+      ...change,
     } as Envelope & { idempotencyKey: string },
     credentials: { accessKey: 'AK', secretKey: 'SK' },
     requestId: 'lambda-req-1',
@@ -43,6 +48,22 @@ const started = (password: string | null = STORED) =>
     .secret({ rotationEnabled: true })
     .version(OLD, 'AWSCURRENT', 'old-pw')
     .version(TOKEN, 'AWSPENDING', password ?? undefined, { empty: password === null });
+
+const labelMoves = () => world.sm.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input);
+/** A step's answer for the token's version, a generated password stored by Secrets Manager. */
+const answer = (extra: object = {}) => ({
+  ok: true,
+  provider: 'ncloud-cdss',
+  operation: 'reset-cmak-password',
+  region: 'KR',
+  clusterId: '1009123',
+  dryRun: false,
+  password: { source: 'generated', stored: true, secretArn: `arn:${SECRET_NAME}`, versionId: TOKEN },
+  ...extra,
+  requestId: 'lambda-req-1',
+  idempotencyKey: TOKEN,
+  completedAt: expect.any(String),
+});
 
 describe('Secrets Manager rotation steps', () => {
   describe('createSecret', () => {
@@ -81,7 +102,7 @@ describe('Secrets Manager rotation steps', () => {
       expect(passwordViolations(world.provider.passwordPolicy, value.password)).toEqual([]);
       expect(script.sentPasswords).toEqual([]);
       expect(await world.lease()).toBeUndefined();
-      expect(result).toMatchObject({ ok: true, password: { versionId: TOKEN, stored: true } });
+      expect(result).toEqual(answer());
       expect(JSON.stringify(result)).not.toContain(value.password);
       expect(isReplay(result)).toBe(false);
     });
@@ -95,10 +116,41 @@ describe('Secrets Manager rotation steps', () => {
       expect(JSON.parse(input?.SecretString ?? '{}')).not.toHaveProperty('username');
     });
 
-    it('leaves a version that already holds a password alone: a replay, no provider call, no write', async () => {
+    it('leaves a version that already holds a password alone: a replay, no provider call, no write, the lease let go', async () => {
       started();
-      expect(isReplay(await run('createSecret'))).toBe(true);
+      const result = await run('createSecret');
+      expect(result).toEqual(answer());
+      expect(isReplay(result)).toBe(true);
       expect(world.log.filter((l) => l.startsWith('provider:') || l === 'sm:PutSecretValue')).toEqual([]);
+      expect(await world.lease()).toBeUndefined();
+    });
+
+    it('refuses to fill a version that holds a value without a password, writing nothing', async () => {
+      given
+        .secret({ rotationEnabled: true })
+        .version(OLD, 'AWSCURRENT', 'old-pw')
+        .version(TOKEN, 'AWSPENDING');
+      await expect(run('createSecret')).rejects.toMatchObject({
+        code: 'SECRET_STORE_FAILED',
+        message: 'The pending secret version holds a value without a password',
+      });
+      expect(world.sm.commandCalls(PutSecretValueCommand)).toEqual([]);
+      expect(world.passwordOf(TOKEN)).toBeUndefined();
+      expect(await world.lease()).toBeUndefined();
+    });
+
+    it('fails, to be retried, when the version was filled meanwhile by another invocation, keeping its password', async () => {
+      started(null);
+      world.onNextSmCall('PutSecretValue', () => {
+        started('filled-by-another-invocation');
+      });
+      await expect(run('createSecret')).rejects.toMatchObject({
+        code: 'SECRET_STORE_FAILED',
+        message: 'The pending secret version was filled meanwhile; retry',
+        retryable: true,
+      });
+      expect(world.passwordOf(TOKEN)).toBe('filled-by-another-invocation');
+      expect(await world.lease()).toBeUndefined();
     });
 
     it('checks the cluster before it writes a password: an unknown cluster leaves nothing', async () => {
@@ -114,18 +166,33 @@ describe('Secrets Manager rotation steps', () => {
       started();
       const result = await run('setSecret');
       expect(script.sentPasswords).toEqual([STORED]);
+      // A first send waits for nothing: the cluster was found ready.
+      expect(world.log.filter((l) => l.startsWith('provider:'))).toEqual([
+        'provider:assertReady',
+        'provider:reset',
+      ]);
       expect(await world.versionRecord(TOKEN)).toEqual({ state: 'applied', expires: false });
       // Made current by finishSecret, not here.
       expect(world.stages()[TOKEN]).toEqual(['AWSPENDING']);
       expect(await world.lease()).toEqual({ owner: TOKEN, inDoubt: false, handedOver: true });
-      expect(result).toMatchObject({ ok: true, providerRequestId: 'provider-req-1' });
+      expect(result).toEqual(answer({ providerRequestId: 'provider-req-1' }));
     });
 
-    it('sends nothing for a version recorded as applied', async () => {
+    it('sends nothing for a version recorded as applied, and hands the lease on to testSecret', async () => {
       started();
       await given.version(TOKEN, 'applied');
-      await run('setSecret');
+      expect(await run('setSecret')).toEqual(answer());
       expect(script.sentPasswords).toEqual([]);
+      expect(await world.lease()).toEqual({ owner: TOKEN, inDoubt: false, handedOver: true });
+    });
+
+    it('keeps a pending version’s record past the TTL an earlier release gave it: a refused re-send is still a re-send', async () => {
+      started();
+      await given.version(TOKEN, 'sent', { expiredAt: Date.now() - 86_400_000 });
+      script.resetFails = new ResetError('PROVIDER_REJECTED', 'no');
+      await expect(run('setSecret')).rejects.toMatchObject({ code: 'PROVIDER_REJECTED' });
+      expect(world.stages()[TOKEN]).toEqual(['AWSPENDING']);
+      expect(await world.versionRecord(TOKEN)).toEqual({ state: 'sent', expires: false });
     });
 
     it('waits for the cluster to settle before a re-send of a version recorded "sent"', async () => {
@@ -185,6 +252,8 @@ describe('Secrets Manager rotation steps', () => {
         if (state) await given.version(TOKEN, state);
         await expect(run('testSecret')).rejects.toMatchObject({
           code: 'VALIDATION_FAILED',
+          message:
+            'Invalid request: Step comes before setSecret has applied the pending version at the provider',
           fields: [{ field: 'Step' }],
         });
       },
@@ -198,16 +267,20 @@ describe('Secrets Manager rotation steps', () => {
     });
 
     it.each([
-      ['changing', 'CLUSTER_STATE_CONFLICT'],
-      ['error', 'PROVIDER_REJECTED'],
-      [undefined, 'PROVIDER_UNAVAILABLE'],
+      [
+        'changing',
+        'CLUSTER_STATE_CONFLICT',
+        'The cluster is still applying the new password; the rotation is retried',
+      ],
+      ['error', 'PROVIDER_REJECTED', 'The cluster reports an error state after the password change'],
+      [undefined, 'PROVIDER_UNAVAILABLE', 'The cluster state could not be read after the password change'],
     ] as const)(
       'fails while the cluster is %s (%s), so that Secrets Manager retries',
-      async (settled, code) => {
+      async (settled, code, message) => {
         started();
         await given.version(TOKEN, 'applied');
         script.settled = settled;
-        await expect(run('testSecret')).rejects.toMatchObject({ code });
+        await expect(run('testSecret')).rejects.toMatchObject({ code, message });
       },
     );
   });
@@ -217,7 +290,7 @@ describe('Secrets Manager rotation steps', () => {
       started();
       await given.version(TOKEN, 'applied');
       await given.lease(TOKEN, { handedOver: true });
-      await run('finishSecret');
+      expect(await run('finishSecret')).toEqual(answer());
       expect(world.sm.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input)).toEqual([
         {
           SecretId: SECRET_NAME,
@@ -255,6 +328,16 @@ describe('Secrets Manager rotation steps', () => {
       expect(isReplay(await run(step))).toBe(true);
       expect(world.stages()[TOKEN]).toEqual(['AWSCURRENT']);
       expect(script.sentPasswords).toEqual([]);
+      expect(await world.lease()).toBeUndefined();
+    });
+
+    it('has nothing left to do for a token that is AWSCURRENT alone: a replay, no label moved, the lease let go', async () => {
+      given.secret().version(OLD, 'AWSPREVIOUS', 'old').version(TOKEN, 'AWSCURRENT', STORED);
+      const result = await run(step);
+      expect(result).toEqual(answer());
+      expect(isReplay(result)).toBe(true);
+      expect(labelMoves()).toEqual([]);
+      expect(await world.lease()).toBeUndefined();
     });
 
     it('has nothing left to do for a token no longer pending but recorded "applied"', async () => {
@@ -273,9 +356,26 @@ describe('Secrets Manager rotation steps', () => {
       expect(script.sentPasswords).toEqual([]);
     });
 
+    it('answers a discarded token whose record (an earlier release’s) kept no refusal as refused earlier, its label long gone', async () => {
+      given.secret().version(OLD, 'AWSCURRENT', 'old').version(TOKEN, [], STORED);
+      await given.version(TOKEN, 'discarded');
+      await expect(run(step)).rejects.toMatchObject({
+        code: 'PROVIDER_REJECTED',
+        message: 'The provider refused this password earlier',
+        replayed: true,
+      });
+      expect(labelMoves()).toEqual([]);
+      expect(script.sentPasswords).toEqual([]);
+    });
+
     it('refuses a token that names no pending version and has no record', async () => {
       given.secret().version(OLD, 'AWSCURRENT', 'old');
-      await expect(run(step)).rejects.toMatchObject({ fields: [{ field: 'ClientRequestToken' }] });
+      await expect(run(step)).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message:
+          'Invalid request: ClientRequestToken names no version of the secret that is pending rotation (AWSPENDING); start a new rotation',
+        fields: [{ field: 'ClientRequestToken' }],
+      });
     });
 
     it('answers ROTATION_IN_PROGRESS, touching no secret, while another rotation holds the lease', async () => {
@@ -285,8 +385,20 @@ describe('Secrets Manager rotation steps', () => {
       expect(world.log.filter((l) => l.startsWith('sm:'))).toEqual([]);
     });
 
+    it('refuses an event that names no secret as an internal error, touching nothing', async () => {
+      await expect(run(step, ROTATION_TOKEN, { secretId: undefined })).rejects.toMatchObject({
+        code: 'INTERNAL',
+        message: 'The rotation event named no secret',
+      });
+      expect(world.log).toEqual([]);
+    });
+
     it('refuses a secret that is gone, or one of another cluster, before anything is read or sent', async () => {
-      await expect(run(step)).rejects.toMatchObject({ fields: [{ field: 'SecretId' }] });
+      await expect(run(step)).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: 'Invalid request: SecretId names no secret',
+        fields: [{ field: 'SecretId' }],
+      });
       given
         .secret({ tags: [{ Key: 'managed-by', Value: 'cluster-password-reset' }] })
         .version(TOKEN, 'AWSPENDING', STORED);

@@ -4,7 +4,7 @@ import type { Envelope } from '../../../lib/envelope.ts';
 import { ResetError } from '../../../lib/errors.ts';
 import { isReplay } from '../../../lib/rotation/replay.ts';
 import { rotatePassword, versionIdFor } from '../../../lib/rotation/rotate.ts';
-import { rotationWorld, SECRET_NAME } from '../../support/rotation-world.ts';
+import { OWN_TAGS, rotationWorld, SECRET_NAME } from '../../support/rotation-world.ts';
 
 const world = rotationWorld();
 const { given, script } = world;
@@ -35,6 +35,21 @@ const refusal = (code: 'PROVIDER_REJECTED' | 'CLUSTER_STATE_CONFLICT' | 'PASSWOR
   new ResetError(code, `refused: ${code}`);
 const lostAnswer = () => new Error('socket hang up');
 const calls = (prefix: string) => world.log.filter((line) => line.startsWith(prefix));
+const labelMoves = () => world.sm.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input);
+/** The answer of a rotation of key-1 that stored its password as MINE. */
+const storedAnswer = (extra: object = {}) => ({
+  ok: true,
+  provider: 'ncloud-cdss',
+  operation: 'reset-cmak-password',
+  region: 'KR',
+  clusterId: '1009123',
+  dryRun: false,
+  password: { source: 'generated', stored: true, secretArn: `arn:${SECRET_NAME}`, versionId: MINE },
+  ...extra,
+  requestId: 'lambda-req-1',
+  idempotencyKey: 'key-1',
+  completedAt: expect.any(String),
+});
 
 describe('a rotation asked for under an idempotency key', () => {
   it('binds the key, takes the lease, checks the cluster, stores AWSPENDING, sends, makes it current, releases', async () => {
@@ -106,6 +121,33 @@ describe('a rotation asked for under an idempotency key', () => {
     expect(calls('sm:CreateSecret')).toHaveLength(1);
     expect(world.passwordOf(PLACEHOLDER)).toBeUndefined();
     expect(world.stages()).toEqual({ [PLACEHOLDER]: ['AWSPREVIOUS'], [MINE]: ['AWSCURRENT'] });
+  });
+
+  it('stores and sends a supplied password as the key’s version, and reports it as supplied', async () => {
+    given.secret().version(PLACEHOLDER, 'AWSCURRENT');
+    const result = await rotate({ password: 'Supplied-1!' });
+    expect(script.sentPasswords).toEqual(['Supplied-1!']);
+    expect(world.passwordOf(MINE)).toBe('Supplied-1!');
+    expect(world.stages()[MINE]).toEqual(['AWSCURRENT']);
+    expect(result).toMatchObject({
+      password: { source: 'supplied', stored: true, secretArn: `arn:${SECRET_NAME}`, versionId: MINE },
+    });
+  });
+
+  it('refuses a secret another cluster’s rotation created under the name meanwhile: nothing stored, bound or sent', async () => {
+    const anotherCluster = [...OWN_TAGS.slice(0, 3), { Key: 'cluster-id', Value: '1009999' }];
+    world.onNextSmCall('CreateSecret', () => {
+      given.secret({ tags: anotherCluster }).version(PLACEHOLDER, 'AWSCURRENT');
+    });
+    const rule = 'names the secret of another cluster (its cluster-id differ)';
+    await expect(rotate()).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: `Invalid request: secretId ${rule}`,
+      fields: [{ field: 'secretId', rule }],
+    });
+    expect(calls('sm:PutSecretValue')).toEqual([]);
+    expect(await world.binding()).toBeUndefined();
+    expect(script.sentPasswords).toEqual([]);
   });
 
   it('checks the cluster before anything is written: an unknown cluster leaves nothing behind', async () => {
@@ -180,8 +222,66 @@ describe('a rotation asked for under an idempotency key', () => {
         secretArn: `arn:${SECRET_NAME}-before`,
         account: 'default',
       });
-      await expect(rotate()).rejects.toMatchObject({ fields: [{ field: 'secretId' }] });
+      await expect(rotate()).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message:
+          'Invalid request: secretId names a secret created again since the cluster was bound to it; an operator rebinds it',
+        fields: [{ field: 'secretId' }],
+      });
       expect(script.sentPasswords).toEqual([]);
+    });
+
+    it('takes the secret an operator bound without its ARN as it is, and leaves the binding alone', async () => {
+      given.secret().version(PLACEHOLDER, 'AWSCURRENT');
+      await given.binding(SECRET_NAME);
+      world.log.length = 0;
+      expect(await rotate()).toMatchObject({ ok: true, password: { versionId: MINE } });
+      expect(world.stages()[MINE]).toEqual(['AWSCURRENT']);
+      expect(world.log.filter((l) => l.includes('binding'))).toEqual(['ddb:GetItem binding']);
+      expect(await world.rawItem('binding#ncloud-cdss#KR#1009123')).not.toHaveProperty('secretArn');
+    });
+
+    it('lets a concurrent rotation’s binding decide: bound meanwhile to another account, this one is refused before anything is stored', async () => {
+      given.secret().version(PLACEHOLDER, 'AWSCURRENT');
+      world.onNextCall('PutItem', 'binding#', () => given.binding(SECRET_NAME, 'team-b'));
+      await expect(rotate()).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message:
+          'Invalid request: account is not the account the cluster is bound to ("team-b"); an operator moves a cluster with npm run bind',
+        fields: [{ field: 'account' }],
+      });
+      expect(await world.binding()).toEqual({ secretName: SECRET_NAME, account: 'team-b' });
+      expect(calls('sm:PutSecretValue')).toEqual([]);
+      expect(script.sentPasswords).toEqual([]);
+    });
+
+    describe('with a project (a cluster named by project, as OTC and Huawei Cloud name them)', () => {
+      const tagged = (projectId: string) =>
+        given
+          .secret({ tags: [...OWN_TAGS, { Key: 'project-id', Value: projectId }] })
+          .version(PLACEHOLDER, 'AWSCURRENT');
+
+      it('binds the project with the secret and the account', async () => {
+        tagged('p-1');
+        await rotate({ projectId: 'p-1' });
+        expect(await world.binding()).toEqual({
+          secretName: SECRET_NAME,
+          account: 'default',
+          projectId: 'p-1',
+        });
+      });
+
+      it('refuses another project than the bound one, sending nothing', async () => {
+        tagged('p-2');
+        await given.binding(SECRET_NAME, 'default', { projectId: 'p-1' });
+        await expect(rotate({ projectId: 'p-2' })).rejects.toMatchObject({
+          code: 'VALIDATION_FAILED',
+          message: 'Invalid request: projectId is not the project the cluster is bound to ("p-1")',
+          fields: [{ field: 'projectId' }],
+        });
+        expect(calls('sm:PutSecretValue')).toEqual([]);
+        expect(script.sentPasswords).toEqual([]);
+      });
     });
   });
 
@@ -303,11 +403,21 @@ describe('a rotation asked for under an idempotency key', () => {
       expect(await world.versionRecord(MINE)).toEqual({ state: 'applied', expires: true });
     });
 
-    it('answers ok, sending nothing, for an applied version since superseded', async () => {
+    it('answers ok, sending nothing and moving no label, for an applied version since superseded', async () => {
       given.secret().version(MINE, 'AWSPREVIOUS', 'old').version(OTHER, 'AWSCURRENT', 'new');
       await given.version(MINE, 'applied');
-      expect(await rotate()).toMatchObject({ ok: true, password: { versionId: MINE } });
+      expect(await rotate()).toEqual(storedAnswer({ clusterState: 'ready' }));
       expect(script.sentPasswords).toEqual([]);
+      expect(labelMoves()).toEqual([]);
+      expect(world.stages()).toEqual({ [MINE]: ['AWSPREVIOUS'], [OTHER]: ['AWSCURRENT'] });
+    });
+
+    it('answers ok, sending nothing, for its version still current once its records have expired', async () => {
+      given.secret().version(PLACEHOLDER, 'AWSPREVIOUS').version(MINE, 'AWSCURRENT', 'sent-long-ago');
+      expect(await rotate()).toEqual(storedAnswer());
+      expect(script.sentPasswords).toEqual([]);
+      expect(labelMoves()).toEqual([]);
+      expect(calls('sm:PutSecretValue')).toEqual([]);
     });
 
     it('labels its version pending again when another rotation discarded it after a passing refusal', async () => {
@@ -332,6 +442,45 @@ describe('a rotation asked for under an idempotency key', () => {
       });
       expect(script.sentPasswords).toEqual([]);
       expect(world.stages()[MINE]).toEqual([]);
+    });
+
+    it('answers a version refused for good whose label is already gone, moving no label', async () => {
+      given.secret().version(PLACEHOLDER, 'AWSCURRENT').version(MINE, [], 'refused-pass');
+      await given.version(MINE, 'discarded', {
+        error: { code: 'PASSWORD_POLICY_VIOLATION', message: 'too weak', retryable: false },
+      });
+      await expect(rotate()).rejects.toMatchObject({
+        code: 'PASSWORD_POLICY_VIOLATION',
+        message: 'too weak',
+        replayed: true,
+      });
+      expect(labelMoves()).toEqual([]);
+      expect(script.sentPasswords).toEqual([]);
+    });
+
+    it('answers a discarded version whose record (an earlier release’s) kept no refusal as refused earlier', async () => {
+      given.secret().version(PLACEHOLDER, 'AWSCURRENT').version(MINE, 'AWSPENDING', 'refused-pass');
+      await given.version(MINE, 'discarded');
+      await expect(rotate()).rejects.toMatchObject({
+        code: 'PROVIDER_REJECTED',
+        message: 'The provider refused this password earlier',
+        replayed: true,
+      });
+      expect(script.sentPasswords).toEqual([]);
+      expect(world.stages()[MINE]).toEqual([]);
+    });
+
+    it('answers a failed key from its record, without a lease, marked as a replay', async () => {
+      given.secret().version(PLACEHOLDER, 'AWSCURRENT');
+      script.resetFails = refusal('PASSWORD_POLICY_VIOLATION');
+      await expect(rotate()).rejects.toMatchObject({ code: 'PASSWORD_POLICY_VIOLATION' });
+      world.log.length = 0;
+      await expect(rotate()).rejects.toMatchObject({
+        code: 'PASSWORD_POLICY_VIOLATION',
+        message: 'refused: PASSWORD_POLICY_VIOLATION',
+        replayed: true,
+      });
+      expect(world.log).toEqual(['ddb:GetItem key']);
     });
 
     it('answers a completed key from its record, without a lease, marked as a replay', async () => {
@@ -363,6 +512,8 @@ describe('a rotation asked for under an idempotency key', () => {
       for (let attempt = 0; attempt < 2; attempt++) {
         await expect(rotate()).rejects.toMatchObject({
           code: 'VALIDATION_FAILED',
+          message:
+            'Invalid request: idempotencyKey names a rotation whose records have expired (they are kept 7 days after it settled); use a new key',
           retryable: false,
           fields: [{ field: 'idempotencyKey' }],
         });
@@ -499,6 +650,45 @@ describe('a rotation asked for under an idempotency key', () => {
       expect(await rotate(unstored)).toMatchObject({ ok: true });
       expect(script.sentPasswords).toEqual(['Supplied-1!', 'Supplied-1!', 'Supplied-1!']);
     });
+
+    // A key whose answer was not recorded (that write failed) runs again and finds its records.
+    it('answers ok without sending again when its record says applied', async () => {
+      await given.version(MINE, 'applied');
+      expect(await rotate(unstored)).toMatchObject({
+        ok: true,
+        password: { source: 'supplied', stored: false },
+      });
+      expect(script.sentPasswords).toEqual([]);
+    });
+
+    it('answers the recorded refusal for good without sending again', async () => {
+      await given.version(MINE, 'discarded', {
+        error: { code: 'PASSWORD_POLICY_VIOLATION', message: 'too weak', retryable: false },
+      });
+      await expect(rotate(unstored)).rejects.toMatchObject({
+        code: 'PASSWORD_POLICY_VIOLATION',
+        message: 'too weak',
+        replayed: true,
+      });
+      expect(script.sentPasswords).toEqual([]);
+    });
+
+    it('answers a discarded record that kept no refusal (an earlier release’s) as refused earlier', async () => {
+      await given.version(MINE, 'discarded');
+      await expect(rotate(unstored)).rejects.toMatchObject({
+        code: 'PROVIDER_REJECTED',
+        message: 'The provider refused this password earlier',
+        replayed: true,
+      });
+      expect(script.sentPasswords).toEqual([]);
+    });
+
+    it('is a new reset once its records have expired: the password is sent again', async () => {
+      await given.version(MINE, 'applied', { expiredAt: Date.now() - 86_400_000 });
+      expect(await rotate(unstored)).toMatchObject({ ok: true, providerRequestId: 'provider-req-1' });
+      expect(script.sentPasswords).toEqual(['Supplied-1!']);
+      expect(await world.versionRecord(MINE)).toEqual({ state: 'applied', expires: true });
+    });
   });
 
   describe('a dry run (preflight)', () => {
@@ -518,6 +708,22 @@ describe('a rotation asked for under an idempotency key', () => {
         'sm:DescribeSecret',
         'provider:prepareReset',
       ]);
+    });
+
+    it('reports a supplied password, and no secret used when the password is not to be stored', async () => {
+      expect(await rotate({ dryRun: true, password: 'Supplied-1!', storePassword: false })).toMatchObject({
+        password: { source: 'supplied', stored: false },
+        preflight: { idempotencyKey: 'unused', cluster: 'ready', secret: 'not-used' },
+      });
+      expect(calls('sm:')).toEqual([]);
+    });
+
+    it('reports a secret still to be created, and creates none', async () => {
+      expect(await rotate({ dryRun: true })).toMatchObject({
+        password: { source: 'generated', stored: false },
+        preflight: { idempotencyKey: 'unused', cluster: 'ready', secret: 'to-be-created' },
+      });
+      expect(calls('sm:')).toEqual(['sm:DescribeSecret']);
     });
 
     it('honours the key’s binding: a key bound to another cluster is refused', async () => {
