@@ -1,4 +1,4 @@
-// `npm run bind`: an operator's two acts on a cluster's binding (lib/rotation/binding.ts), which
+// `npm run bind`: an operator's three acts on a cluster's binding (lib/rotation/binding.ts), which
 // the functions otherwise write once and never change:
 //
 //   npm run bind -- --stage prod --cluster otc-css/eu-de/<id> --account team-b --from team-a
@@ -6,7 +6,10 @@
 //   npm run bind -- --stage prod --cluster otc-css/eu-de/<id> --account team-a [--secret <name>]
 //       binds a cluster's secret that an earlier release created (its default name, or the name
 //       given), if no rotation has bound it yet: Secrets Manager's rotation refuses an unbound
-//       secret, and a request binds only a cluster's default name.
+//       secret, and a request binds only a cluster's default name;
+//   npm run bind -- --stage prod --cluster otc-css/eu-de/<id> --account team-a --unbind
+//       unbinds a cluster (the binding must name --account) whose bound secret was deleted or
+//       created again: requests are refused until then; its next rotation binds it afresh.
 //
 // It writes the lease table only (`cluster-password-reset-{stage}-leases`, or --table), with the
 // shell's AWS credentials; `--stage local` writes npm start's sandbox.
@@ -16,7 +19,7 @@ import { Bindings } from '../lib/rotation/binding.ts';
 import { RecordTable } from '../lib/rotation/record-table.ts';
 
 const USAGE =
-  'usage: npm run bind -- --stage <stage> --cluster <provider>/<region>/<clusterId> --account <account> [--from <account>] [--secret <name>] [--prefix <secret prefix>] [--table <lease table>]';
+  'usage: npm run bind -- --stage <stage> --cluster <provider>/<region>/<clusterId> --account <account> [--from <account> | --secret <name> | --unbind] [--prefix <secret prefix>] [--table <lease table>]';
 
 const fail = (message: string): never => {
   console.error(`${message}\n${USAGE}`);
@@ -29,6 +32,7 @@ const { values } = parseArgs({
     cluster: { type: 'string' },
     account: { type: 'string' },
     from: { type: 'string' },
+    unbind: { type: 'boolean', default: false },
     prefix: { type: 'string' },
     secret: { type: 'string' },
     table: { type: 'string' },
@@ -60,7 +64,13 @@ const bindings = new Bindings(
 const target = { provider: provider as string, region: region as string, clusterId: clusterId as string };
 
 const existing = await bindings.read(target);
-if (values.from !== undefined) {
+if (values.unbind) {
+  if (values.from !== undefined || values.secret !== undefined) fail('--unbind takes no --from or --secret');
+  if (!existing) fail(`${values.cluster} is not bound: nothing to unbind`);
+  if (!(await bindings.unbind(target, account)))
+    fail(`${values.cluster} is bound to account "${existing?.account}", not "${account}": nothing changed`);
+  console.log(JSON.stringify({ cluster: values.cluster, unbound: existing }));
+} else if (values.from !== undefined) {
   if (!existing) fail(`${values.cluster} is not bound yet: bind it without --from`);
   if (!(await bindings.moveAccount(target, values.from, account)))
     fail(

@@ -102,6 +102,20 @@ export class Bindings {
     return bound;
   }
 
+  /**
+   * An operator unbinds a cluster whose bound secret was deleted or created again: the binding is
+   * deleted if it names `account`, and the cluster's next rotation binds it afresh. Answers whether
+   * the cluster is unbound afterwards, read back: a delete the SDK retried after it was applied
+   * fails its condition on the item it already removed.
+   */
+  async unbind(target: Pick<Target, 'provider' | 'region' | 'clusterId'>, account: string): Promise<boolean> {
+    await this.#table.delete(bindingKeyOf(target), {
+      expression: 'account = :account',
+      values: { ':account': { S: account } },
+    });
+    return (await this.read(target)) === undefined;
+  }
+
   /** An operator moves a bound cluster to another credentials account. */
   async moveAccount(
     target: Pick<Target, 'provider' | 'region' | 'clusterId'>,

@@ -162,7 +162,7 @@ const rotateStored = async <C>(rotation: Rotation<C>): Promise<SuccessResult> =>
 
 /**
  * The cluster's binding (its one secret, its account), checked against the secret found: a secret
- * replaced since it was bound (deleted and created again under its name) is not the cluster's.
+ * deleted since it was bound, or created again under its name, is not the cluster's.
  */
 const checkBinding = async <C>(rotation: Rotation<C>, secret: SecretState | undefined) => {
   const { deps, target, secretName, request } = rotation;
@@ -179,11 +179,14 @@ const checkBinding = async <C>(rotation: Rotation<C>, secret: SecretState | unde
     ...(target.projectId === undefined ? {} : { projectId: target.projectId }),
   });
   if (mismatch) throw mismatch;
-  if (secret && binding.secretArn !== undefined && secret.arn !== binding.secretArn) {
+  // The bound secret is gone (deleted) or another (created again under its name): nothing is
+  // created or sent until an operator unbinds the cluster, whose next rotation binds it afresh.
+  if (binding.secretArn !== undefined && secret?.arn !== binding.secretArn) {
+    const what = secret ? 'a secret created again' : 'a secret deleted';
     throw validationFailed([
       {
         field: 'secretId',
-        rule: 'names a secret created again since the cluster was bound to it; an operator rebinds it',
+        rule: `names ${what} since the cluster was bound to it; an operator unbinds the cluster (npm run bind -- --unbind) and its next rotation binds it afresh`,
       },
     ]);
   }

@@ -54,6 +54,23 @@ const rotate = (providerId: string, clusterId: string, fields: Record<string, un
     httpEvent: () => undefined,
   });
 
+/** `npm run bind -- --stage itest --cluster <provider>/<region>/<clusterId> …` against the suite's table. */
+const npmRunBind = (providerId: string, clusterId: string, ...args: string[]) =>
+  promisify(execFile)(
+    process.execPath,
+    [
+      'scripts/bind.ts',
+      '--stage',
+      'itest',
+      '--table',
+      process.env.LOCK_TABLE as string,
+      '--cluster',
+      `${providerId}/${suite.harness(providerId).region}/${clusterId}`,
+      ...args,
+    ],
+    { env: process.env },
+  );
+
 const current = (providerId: string, clusterId: string) => {
   const password = suite.sandbox.aws.secretValue(suite.secretName(providerId, clusterId))?.password as string;
   suite.secretsUsed.add(password);
@@ -152,21 +169,7 @@ describe.each(PROVIDER_IDS)('%s', (providerId) => {
   it('an operator moves a bound cluster to another account with npm run bind; the next rotation uses it', async () => {
     const { id } = suite.cluster(providerId);
     expect((await rotate(providerId, id)).ok).toBe(true);
-    const bind = (...args: string[]) =>
-      promisify(execFile)(
-        process.execPath,
-        [
-          'scripts/bind.ts',
-          '--stage',
-          'itest',
-          '--table',
-          process.env.LOCK_TABLE as string,
-          '--cluster',
-          `${providerId}/${harness().region}/${id}`,
-          ...args,
-        ],
-        { env: process.env },
-      );
+    const bind = (...args: string[]) => npmRunBind(providerId, id, ...args);
     // The binding must name the account it is moved from.
     await expect(bind('--account', 'wrongkey', '--from', 'someone')).rejects.toMatchObject({
       stderr: expect.stringContaining('is bound to account "default", not "someone"'),
@@ -176,5 +179,29 @@ describe.each(PROVIDER_IDS)('%s', (providerId) => {
     // The next rotation signs with the moved account's keys, which this provider refuses.
     const answer = await rotate(providerId, id);
     expect(answer).toMatchObject({ thrown: 'ProviderAuthFailed' });
+  });
+
+  it('a bound secret deleted since is not created again: refused until an operator unbinds the cluster with npm run bind', async () => {
+    const { id } = suite.cluster(providerId);
+    expect((await rotate(providerId, id)).ok).toBe(true);
+    const password = current(providerId, id);
+    const name = suite.secretName(providerId, id);
+    suite.sandbox.aws.secrets.delete(name);
+    const refused = await rotate(providerId, id);
+    expect(refused).toMatchObject({ thrown: 'ValidationFailed' });
+    expect(JSON.stringify(refused)).toContain('names a secret deleted since the cluster was bound to it');
+    expect(suite.sandbox.aws.secrets.has(name)).toBe(false);
+    expect(harness().clusterPassword(id)).toBe(password);
+    // Only from the account the binding names.
+    await expect(npmRunBind(providerId, id, '--account', 'someone', '--unbind')).rejects.toMatchObject({
+      stderr: expect.stringContaining('is bound to account "default", not "someone"'),
+    });
+    const unbound = await npmRunBind(providerId, id, '--account', 'default', '--unbind');
+    expect(JSON.parse(unbound.stdout)).toMatchObject({ unbound: { secretName: name, account: 'default' } });
+    // The next rotation creates the secret and binds the cluster to it afresh.
+    expect((await rotate(providerId, id)).ok).toBe(true);
+    expect(harness().clusterPassword(id)).toBe(current(providerId, id));
+    expect(harness().clusterPassword(id)).not.toBe(password);
+    expect(await rotateSecret(providerId, name)).toBe('rotated');
   });
 });

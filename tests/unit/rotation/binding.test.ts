@@ -55,6 +55,22 @@ describe('a cluster’s binding', () => {
     });
   });
 
+  it('is deleted by an operator only from the account it names, and read back after a retried delete', async () => {
+    await bindings().bind(CLUSTER, { secretName: SECRET_NAME, account: 'team-a' });
+    expect(await bindings().unbind(CLUSTER, 'team-b')).toBe(false);
+    expect(await bindings().read(CLUSTER)).toEqual({ secretName: SECRET_NAME, account: 'team-a' });
+    expect(world.ddbInputs.find((c) => c.command === 'DeleteItem')?.input).toEqual({
+      TableName: world.tableName,
+      Key: { pk: { S: KEY } },
+      ConditionExpression: 'account = :account',
+      ExpressionAttributeValues: { ':account': { S: 'team-b' } },
+    });
+    // Applied, its answer lost, retried by the SDK: the retry's condition fails on the deleted item.
+    world.given.answerLost({ command: 'DeleteItem', keyPrefix: 'binding#' });
+    expect(await bindings().unbind(CLUSTER, 'team-a')).toBe(true);
+    expect(await bindings().read(CLUSTER)).toBeUndefined();
+  });
+
   it('is unbound until written, and ignores an item without its fields', async () => {
     expect(await bindings().read(CLUSTER)).toBeUndefined();
     await world.given.item(KEY, { secretName: SECRET_NAME });

@@ -225,9 +225,26 @@ describe('a rotation asked for under an idempotency key', () => {
       await expect(rotate()).rejects.toMatchObject({
         code: 'VALIDATION_FAILED',
         message:
-          'Invalid request: secretId names a secret created again since the cluster was bound to it; an operator rebinds it',
+          'Invalid request: secretId names a secret created again since the cluster was bound to it; an operator unbinds the cluster (npm run bind -- --unbind) and its next rotation binds it afresh',
         fields: [{ field: 'secretId' }],
       });
+      expect(script.sentPasswords).toEqual([]);
+    });
+
+    it('refuses to create the secret again when the bound one was deleted: nothing is created, stored or sent', async () => {
+      await world.given.item('binding#ncloud-cdss#KR#1009123', {
+        secretName: SECRET_NAME,
+        secretArn: `arn:${SECRET_NAME}`,
+        account: 'default',
+      });
+      await expect(rotate()).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message:
+          'Invalid request: secretId names a secret deleted since the cluster was bound to it; an operator unbinds the cluster (npm run bind -- --unbind) and its next rotation binds it afresh',
+        fields: [{ field: 'secretId' }],
+      });
+      expect(calls('sm:CreateSecret')).toEqual([]);
+      expect(calls('sm:PutSecretValue')).toEqual([]);
       expect(script.sentPasswords).toEqual([]);
     });
 
