@@ -75,6 +75,19 @@ describe('a cluster’s binding', () => {
     expect(await bindings().read(CLUSTER)).toBeUndefined();
     await world.given.item(KEY, { secretName: SECRET_NAME });
     expect(await bindings().read(CLUSTER)).toBeUndefined();
+    await world.given.item(KEY, { account: 'team-a' });
+    expect(await bindings().read(CLUSTER)).toBeUndefined();
+  });
+
+  it('never writes over an item that is no binding: the cluster cannot be bound, SECRET_STORE_FAILED', async () => {
+    await world.given.item(KEY, { account: 'team-a' });
+    await expect(
+      bindings().bind(CLUSTER, { secretName: SECRET_NAME, account: 'team-a' }),
+    ).rejects.toMatchObject({
+      code: 'SECRET_STORE_FAILED',
+      message: 'The cluster could not be bound to its secret; retry',
+    });
+    expect(await world.rawItem(KEY)).toEqual({ pk: { S: KEY }, account: { S: 'team-a' } });
   });
 
   it('moves to another account only from the account it names', async () => {

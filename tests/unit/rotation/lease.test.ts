@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { logger } from '../../../lib/logger.ts';
 import type { LeaseHolding } from '../../../lib/rotation/lease.ts';
 import { LEASE_KEY, rotationWorld } from '../../support/rotation-world.ts';
 
@@ -10,6 +11,14 @@ const mine = (holder = 'request-1/nonce'): LeaseHolding => ({
   owner: 'version-1',
   holder,
   holderDeadline: NOW + 29_000,
+});
+const IN_PROGRESS = {
+  code: 'ROTATION_IN_PROGRESS',
+  message: 'Another rotation of this cluster is in progress; retry when it has finished',
+};
+
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 describe('the cluster lease', () => {
@@ -47,7 +56,14 @@ describe('the cluster lease', () => {
 
   it('refuses another rotation while the lease runs, and lets anyone take it once it has expired', async () => {
     await world.given.lease('version-0', { alive: true });
-    await expect(leases().acquire(mine())).rejects.toMatchObject({ code: 'ROTATION_IN_PROGRESS' });
+    const before = world.log.length;
+    await expect(leases().acquire(mine())).rejects.toMatchObject(IN_PROGRESS);
+    // Refused by the conditions of its two writes, with nothing read back.
+    expect(world.log.slice(before)).toEqual([
+      'ddb:UpdateItem lease',
+      'ddb:GetItem lease',
+      'ddb:UpdateItem lease',
+    ]);
     await world.given.lease('version-0', { inDoubt: true, untilMs: -1 });
     // Expiry settles what was in doubt: the new lease is clean.
     expect(await leases().acquire(mine())).toBe('clean');
@@ -95,6 +111,41 @@ describe('the cluster lease', () => {
     // Killed without a hand-over: it may have been sending.
     await world.given.item(LEASE_KEY, { ...legacy, holderDeadline: Date.now() - 1 });
     expect(await leases().acquire(mine())).toBe('in-doubt');
+    // Re-entered after a clean hand-over (mustExpire stays false), then killed: it may have been sending.
+    await world.given.item(LEASE_KEY, { ...legacy, holderDeadline: Date.now() - 1, mustExpire: false });
+    expect(await leases().acquire(mine())).toBe('in-doubt');
+  });
+
+  it('leaves a lease of the first release (an owner and a TTL, nothing else) alone until it expires', async () => {
+    const first = { owner: 'version-1', expiresAt: Math.ceil(Date.now() / 1000) + 60 };
+    await world.given.item(LEASE_KEY, first);
+    await expect(leases().acquire(mine())).rejects.toMatchObject(IN_PROGRESS);
+    expect(await world.rawItem(LEASE_KEY)).toEqual({
+      pk: { S: LEASE_KEY },
+      owner: { S: 'version-1' },
+      expiresAt: { N: String(first.expiresAt) },
+    });
+  });
+
+  it('states an earlier release’s lease as it was read: a doubt set meanwhile by another invocation stays', async () => {
+    const until = Date.now() + 60_000;
+    await world.given.item(LEASE_KEY, {
+      owner: 'version-1',
+      holder: 'old',
+      holderDeadline: 0,
+      mustExpire: false,
+      leaseUntil: until,
+      expiresAt: Math.ceil(until / 1000),
+    });
+    // Between our reading of the clean hand-over and our stating it, another invocation of the same
+    // rotation states it, re-enters the lease and marks it in doubt before its send.
+    world.onNextCall('GetItem', 'lease#', async () => {
+      world.onNextCall('UpdateItem', 'lease#', () =>
+        world.given.lease('version-1', { inDoubt: true, alive: true, holder: 'other-invocation' }),
+      );
+    });
+    await expect(leases().acquire(mine())).rejects.toMatchObject(IN_PROGRESS);
+    expect(await world.lease()).toEqual({ owner: 'version-1', inDoubt: true, handedOver: false });
   });
 
   it('is marked in doubt before a send, and refuses the send once this invocation lost the lease', async () => {
@@ -168,5 +219,21 @@ describe('the cluster lease', () => {
     expect(await world.lease()).toMatchObject({ inDoubt: true });
     await leases().clearDoubt(holding);
     expect(await world.lease()).toMatchObject({ inDoubt: false });
+  });
+
+  it('logs a failure to clear a doubt, and stays in doubt until it expires', async () => {
+    const warn = vi.spyOn(logger, 'warn');
+    const holding = mine();
+    await leases().acquire(holding);
+    await leases().markInDoubt(holding);
+    world.given.writeFails({ command: 'UpdateItem', keyPrefix: 'lease#', times: 1 });
+    await expect(leases().clearDoubt(holding)).resolves.toBeUndefined();
+    expect(warn.mock.calls).toEqual([
+      [
+        'could not clear the lease of a settled send; it stays until it expires',
+        { errorName: 'SecretStoreFailed' },
+      ],
+    ]);
+    expect(await world.lease()).toMatchObject({ inDoubt: true });
   });
 });

@@ -1,7 +1,8 @@
 import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Envelope } from '../../../lib/envelope.ts';
 import { ResetError } from '../../../lib/errors.ts';
+import { logger } from '../../../lib/logger.ts';
 import { isReplay } from '../../../lib/rotation/replay.ts';
 import { rotatePassword, versionIdFor } from '../../../lib/rotation/rotate.ts';
 import { OWN_TAGS, rotationWorld, SECRET_NAME } from '../../support/rotation-world.ts';
@@ -49,6 +50,10 @@ const storedAnswer = (extra: object = {}) => ({
   requestId: 'lambda-req-1',
   idempotencyKey: 'key-1',
   completedAt: expect.any(String),
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 describe('a rotation asked for under an idempotency key', () => {
@@ -351,12 +356,53 @@ describe('a rotation asked for under an idempotency key', () => {
     it('a refused re-send proves nothing: an earlier send may have been applied, so it stays pending as "sent"', async () => {
       given.secret().version(PLACEHOLDER, 'AWSCURRENT').version(MINE, 'AWSPENDING', 'pending-pass');
       await given.version(MINE, 'sent');
+      const before = world.log.length;
       script.resetFails = refusal('PROVIDER_REJECTED');
       await expect(rotate()).rejects.toMatchObject({ code: 'PROVIDER_REJECTED' });
       expect(script.sentPasswords).toEqual(['pending-pass']);
       expect(world.stages()[MINE]).toEqual(['AWSPENDING']);
       expect(await world.versionRecord(MINE)).toEqual({ state: 'sent', expires: false });
       expect(await world.keyRecord('key-1')).toEqual({ state: 'started', expires: false });
+      // Its record already says "sent": nothing is written to it, before the send or after.
+      expect(world.log.slice(before).filter((line) => line === 'ddb:PutItem version')).toEqual([]);
+    });
+
+    it('logs every send: applied as info, otherwise a warning with the refusal’s code or the error’s name', async () => {
+      const info = vi.spyOn(logger, 'info');
+      const warn = vi.spyOn(logger, 'warn');
+      const sends = () => [
+        ...info.mock.calls.filter(([message]) => message === 'password sent').map((c) => ['info', c[1]]),
+        ...warn.mock.calls.filter(([message]) => message === 'password sent').map((c) => ['warn', c[1]]),
+      ];
+      given.secret().version(PLACEHOLDER, 'AWSCURRENT');
+      await rotate();
+      expect(sends()).toEqual([
+        ['info', { versionId: MINE, whose: 'own', kind: 'first', outcome: 'applied' }],
+      ]);
+      info.mockClear();
+      const second = versionIdFor(SECRET_NAME, 'key-2');
+      script.resetFails = refusal('CLUSTER_STATE_CONFLICT');
+      await expect(rotate({ idempotencyKey: 'key-2' })).rejects.toMatchObject({
+        code: 'CLUSTER_STATE_CONFLICT',
+      });
+      expect(sends()).toEqual([
+        [
+          'warn',
+          {
+            versionId: second,
+            whose: 'own',
+            kind: 'first',
+            outcome: 'refused-for-now',
+            code: 'CLUSTER_STATE_CONFLICT',
+          },
+        ],
+      ]);
+      warn.mockClear();
+      script.resetFails = lostAnswer();
+      await expect(rotate({ idempotencyKey: 'key-2' })).rejects.toThrow('socket hang up');
+      expect(sends()).toEqual([
+        ['warn', { versionId: second, whose: 'own', kind: 'first', outcome: 'unknown', errorName: 'Error' }],
+      ]);
     });
 
     it('a doubt found on entry is never cleared by this invocation, whatever its own send answers', async () => {
@@ -399,6 +445,24 @@ describe('a rotation asked for under an idempotency key', () => {
       expect(versionWrites).toBe(1);
       expect(await world.versionRecord(MINE)).toEqual({ state: 'discarded', expires: true });
       expect(world.stages()[MINE]).toEqual([]);
+    });
+
+    it('gives up recording a send’s answer after three tries: SECRET_STORE_FAILED, the version pending and in doubt', async () => {
+      given.secret().version(PLACEHOLDER, 'AWSCURRENT').version(MINE, 'AWSPENDING', 'pending-pass');
+      // The first send's "sent" record succeeds; the "discarded" record fails three times (a fourth would land).
+      world.client.reset = async (password) => {
+        script.sentPasswords.push(password);
+        world.given.writeFails({ command: 'PutItem', keyPrefix: 'version#', times: 3 });
+        throw refusal('PASSWORD_POLICY_VIOLATION');
+      };
+      await expect(rotate()).rejects.toMatchObject({
+        code: 'SECRET_STORE_FAILED',
+        message: 'DynamoDB PutItem on the lease table failed (ValidationException)',
+      });
+      expect(calls('ddb:PutItem version')).toHaveLength(4);
+      expect(await world.versionRecord(MINE)).toEqual({ state: 'sent', expires: false });
+      expect(world.stages()[MINE]).toEqual(['AWSPENDING']);
+      expect(await world.lease()).toEqual({ owner: MINE, inDoubt: true, handedOver: true });
     });
   });
 
@@ -519,6 +583,20 @@ describe('a rotation asked for under an idempotency key', () => {
         fields: [{ field: 'idempotencyKey' }],
       });
       expect(script.sentPasswords).toHaveLength(1);
+    });
+  });
+
+  describe('a version an earlier release discarded without keeping the refusal', () => {
+    it('answers it as refused earlier, replayed, sending nothing', async () => {
+      given.secret().version(PLACEHOLDER, 'AWSCURRENT').version(MINE, 'AWSPENDING', 'refused-pass');
+      await given.version(MINE, 'discarded');
+      await expect(rotate()).rejects.toMatchObject({
+        code: 'PROVIDER_REJECTED',
+        message: 'The provider refused this password earlier',
+        replayed: true,
+      });
+      expect(script.sentPasswords).toEqual([]);
+      expect(world.stages()[MINE]).toEqual([]);
     });
   });
 
