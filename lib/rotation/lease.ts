@@ -35,6 +35,9 @@ export const leaseKeyOf = (target: Target): string =>
 // The conditions, in named parts. `:now` is the caller's clock in epoch ms.
 const ABSENT = 'attribute_not_exists(pk)';
 const EXPIRED = 'leaseUntil < :now';
+// The releases before `leaseUntil` ended a lease at `expiresAt` (epoch seconds): such a lease is
+// free once that has passed, before the table's TTL gets round to deleting it (hours, even days).
+const EARLIER_RELEASE_EXPIRED = '(attribute_not_exists(leaseUntil) AND expiresAt < :nowSeconds)';
 const SAME_ROTATION = '#owner = :owner';
 const THIS_HOLDER = 'holder = :holder';
 const HOLDER_GONE = 'holderDeadline < :now';
@@ -89,7 +92,10 @@ export class Leases {
     const taken = await this.#table.update(
       lease.key,
       { set: { ...term, owner: { S: lease.owner }, inDoubt: { BOOL: false } } },
-      { expression: `${ABSENT} OR ${EXPIRED}`, values: { ':now': { N: String(now) } } },
+      {
+        expression: `${ABSENT} OR ${EXPIRED} OR ${EARLIER_RELEASE_EXPIRED}`,
+        values: { ':now': { N: String(now) }, ':nowSeconds': { N: String(Math.floor(now / 1000)) } },
+      },
     );
     if (!taken) await this.#migrate(lease.key);
     // t1: our rotation's lease, held by us (a retried write) or by an invocation that has ended:

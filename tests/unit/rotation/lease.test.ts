@@ -31,7 +31,8 @@ describe('the cluster lease', () => {
         Key: { pk: { S: LEASE_KEY } },
         UpdateExpression:
           'SET #set_holder = :set_holder, #set_holderDeadline = :set_holderDeadline, #set_leaseUntil = :set_leaseUntil, #set_expiresAt = :set_expiresAt, #set_owner = :set_owner, #set_inDoubt = :set_inDoubt',
-        ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now',
+        ConditionExpression:
+          'attribute_not_exists(pk) OR leaseUntil < :now OR (attribute_not_exists(leaseUntil) AND expiresAt < :nowSeconds)',
         ExpressionAttributeNames: {
           '#set_holder': 'holder',
           '#set_holderDeadline': 'holderDeadline',
@@ -48,6 +49,7 @@ describe('the cluster lease', () => {
           ':set_owner': { S: 'version-1' },
           ':set_inDoubt': { BOOL: false },
           ':now': { N: String(NOW) },
+          ':nowSeconds': { N: String(Math.floor(NOW / 1000)) },
         },
       },
     });
@@ -124,6 +126,19 @@ describe('the cluster lease', () => {
       pk: { S: LEASE_KEY },
       owner: { S: 'version-1' },
       expiresAt: { N: String(first.expiresAt) },
+    });
+  });
+
+  it('takes a lease of the first release once the second its TTL names has passed, before DynamoDB deletes it', async () => {
+    const nowSeconds = Math.floor(NOW / 1000);
+    await world.given.item(LEASE_KEY, { owner: 'another-version', expiresAt: nowSeconds });
+    await expect(leases().acquire(mine(), NOW)).rejects.toMatchObject(IN_PROGRESS);
+    await world.given.item(LEASE_KEY, { owner: 'another-version', expiresAt: nowSeconds - 1 });
+    expect(await leases().acquire(mine(), NOW)).toBe('clean');
+    expect(await world.rawItem(LEASE_KEY)).toMatchObject({
+      owner: { S: 'version-1' },
+      holder: { S: 'request-1/nonce' },
+      inDoubt: { BOOL: false },
     });
   });
 
