@@ -20,7 +20,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import dynalite from 'dynalite';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { readConfig } from '../../lib/config.ts';
-import { type RotationDeps, rotationRecords } from '../../lib/rotation/context.ts';
+import type { Envelope } from '../../lib/envelope.ts';
+import { type RotationDeps, type RotationRequest, rotationRecords } from '../../lib/rotation/context.ts';
 import { RequestFingerprints } from '../../lib/rotation/fingerprint.ts';
 import { RecordTable } from '../../lib/rotation/record-table.ts';
 import { SecretStore } from '../../lib/rotation/secret-store.ts';
@@ -393,6 +394,24 @@ export const rotationWorld = () => {
     get tableName() {
       return tableName;
     },
+    /** A request for the world's cluster under key-1, with the given envelope fields changed. */
+    request: (change: Partial<Envelope> = {}, definition = provider): RotationRequest => ({
+      provider: definition,
+      envelope: {
+        provider: 'ncloud-cdss',
+        region: 'KR',
+        clusterId: '1009123',
+        account: 'default',
+        storePassword: true,
+        dryRun: false,
+        idempotencyKey: 'key-1',
+        ...change,
+      } as Envelope & { idempotencyKey: string },
+      credentials: { accessKey: 'AK', secretKey: 'SK' },
+      requestId: 'lambda-req-1',
+      deadline: Date.now() + 10_000,
+      invocationDeadline: Date.now() + 12_000,
+    }),
     deps: (): RotationDeps => ({
       secrets: new SecretStore(new SecretsManagerClient({ region: 'eu-central-1' })),
       records: rotationRecords(ddb, tableName, 120),

@@ -17,19 +17,7 @@ const OTHER = versionIdFor(SECRET_NAME, 'other-key');
 const DEADLINE = Date.now() + 10_000;
 
 const request = (change: Partial<Envelope> = {}, provider = world.provider): RotationRequest => ({
-  provider,
-  envelope: {
-    provider: 'ncloud-cdss',
-    region: 'KR',
-    clusterId: '1009123',
-    account: 'default',
-    storePassword: true,
-    dryRun: false,
-    idempotencyKey: 'key-1',
-    ...change,
-  } as Envelope & { idempotencyKey: string },
-  credentials: { accessKey: 'AK', secretKey: 'SK' },
-  requestId: 'lambda-req-1',
+  ...world.request(change, provider),
   deadline: DEADLINE,
   invocationDeadline: DEADLINE + 2_000,
 });

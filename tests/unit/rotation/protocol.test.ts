@@ -1,6 +1,5 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
-import type { Envelope } from '../../../lib/envelope.ts';
 import { ResetError } from '../../../lib/errors.ts';
 import { logger } from '../../../lib/logger.ts';
 import { prepare, type Rotation, type RotationRequest, withLease } from '../../../lib/rotation/context.ts';
@@ -20,22 +19,7 @@ const MINE = versionIdFor(SECRET_NAME, 'key-1');
 const OTHER = versionIdFor(SECRET_NAME, 'crashed-key');
 const OTHER_PASSWORD = 'Other-pass-1!';
 
-const request = (): RotationRequest => ({
-  provider: world.provider,
-  envelope: {
-    provider: 'ncloud-cdss',
-    region: 'KR',
-    clusterId: '1009123',
-    account: 'default',
-    storePassword: true,
-    dryRun: false,
-    idempotencyKey: 'key-1',
-  } as Envelope & { idempotencyKey: string },
-  credentials: { accessKey: 'AK', secretKey: 'SK' },
-  requestId: 'lambda-req-1',
-  deadline: Date.now() + 10_000,
-  invocationDeadline: Date.now() + 12_000,
-});
+const request = (): RotationRequest => world.request();
 
 const asRotation = <T>(body: (rotation: Rotation) => Promise<T>): Promise<T> =>
   withLease(

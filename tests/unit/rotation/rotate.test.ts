@@ -13,24 +13,7 @@ const PLACEHOLDER = versionIdFor(SECRET_NAME, '(placeholder)');
 const MINE = versionIdFor(SECRET_NAME, 'key-1');
 const OTHER = versionIdFor(SECRET_NAME, 'crashed-key');
 
-const rotate = (change: Partial<Envelope> = {}) =>
-  rotatePassword(world.deps(), {
-    provider: world.provider,
-    envelope: {
-      provider: 'ncloud-cdss',
-      region: 'KR',
-      clusterId: '1009123',
-      account: 'default',
-      storePassword: true,
-      dryRun: false,
-      idempotencyKey: 'key-1',
-      ...change,
-    } as Envelope & { idempotencyKey: string },
-    credentials: { accessKey: 'AK', secretKey: 'SK' },
-    requestId: 'lambda-req-1',
-    deadline: Date.now() + 10_000,
-    invocationDeadline: Date.now() + 12_000,
-  });
+const rotate = (change: Partial<Envelope> = {}) => rotatePassword(world.deps(), world.request(change));
 
 const refusal = (code: 'PROVIDER_REJECTED' | 'CLUSTER_STATE_CONFLICT' | 'PASSWORD_POLICY_VIOLATION') =>
   new ResetError(code, `refused: ${code}`);
