@@ -569,20 +569,6 @@ describe('a rotation asked for under an idempotency key', () => {
     });
   });
 
-  describe('a version an earlier release discarded without keeping the refusal', () => {
-    it('answers it as refused earlier, replayed, sending nothing', async () => {
-      given.secret().version(PLACEHOLDER, 'AWSCURRENT').version(MINE, 'AWSPENDING', 'refused-pass');
-      await given.version(MINE, 'discarded');
-      await expect(rotate()).rejects.toMatchObject({
-        code: 'PROVIDER_REJECTED',
-        message: 'The provider refused this password earlier',
-        replayed: true,
-      });
-      expect(script.sentPasswords).toEqual([]);
-      expect(world.stages()[MINE]).toEqual([]);
-    });
-  });
-
   describe('time: a key whose records have expired', () => {
     it('answers VALIDATION_FAILED on idempotencyKey once and for all, never a retryable error', async () => {
       // Rotated, superseded, and both records gone: the version id of this key is taken for good.
