@@ -49,10 +49,14 @@ export const rotationSecret = <C>(options: RotationSecretOptions<C>): ResetMiddl
         region: region ?? '',
         clusterId: clusterId ?? '',
       });
-      const replaced = binding?.secretArn !== undefined && binding.secretArn !== secret.arn;
-      if (!binding || binding.secretName !== secret.name || replaced) {
+      if (!binding || binding.secretName !== secret.name) {
         refuse(
           'is not bound to its cluster: a rotation by a request (HTTP, EventBridge or Step Functions) binds it, or an operator with npm run bind',
+        );
+      }
+      if (binding?.secretArn !== undefined && binding.secretArn !== secret.arn) {
+        refuse(
+          'was created again since its cluster was bound to it; an operator unbinds the cluster (npm run bind -- --unbind) and its next rotation by a request binds it afresh',
         );
       }
       request.internal.input = definedOnly({

@@ -1,6 +1,7 @@
 import { ResetError, validationFailed } from '../errors.ts';
 import type { Target } from '../providers/types.ts';
 import type { Item, RecordTable } from './record-table.ts';
+import type { SecretState } from './secret-store.ts';
 
 // Which secret holds a cluster's password, and with which credentials account the cluster is
 // rotated: fixed once, by the functions, in the lease table (only the functions' roles write it,
@@ -67,6 +68,25 @@ export const bindingMismatch = (binding: Binding, wanted: Partial<Binding>): Res
     ]);
   }
   return undefined;
+};
+
+/**
+ * Why the secret found under a bound cluster's name is not its bound secret: it was deleted since
+ * the cluster was bound (a binding is written only once its secret exists), or created again (its
+ * ARN is another; a binding an operator wrote without an ARN takes the secret as it is).
+ */
+export const boundSecretGone = (
+  binding: Binding,
+  secret: SecretState | undefined,
+): ResetError | undefined => {
+  if (secret && (binding.secretArn === undefined || secret.arn === binding.secretArn)) return undefined;
+  const what = secret ? 'a secret created again' : 'a secret deleted';
+  return validationFailed([
+    {
+      field: 'secretId',
+      rule: `names ${what} since the cluster was bound to it; an operator unbinds the cluster (npm run bind -- --unbind) and its next rotation binds it afresh`,
+    },
+  ]);
 };
 
 /** A secret name that is not the cluster's own, for a cluster no rotation has bound yet. */

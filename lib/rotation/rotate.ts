@@ -3,7 +3,7 @@ import { definedOnly } from '../defined.ts';
 import { type ErrorReport, validationFailed } from '../errors.ts';
 import { generatePassword } from '../password/policy.ts';
 import type { PasswordReport, SuccessResult } from '../result.ts';
-import { bindingMismatch, notTheClusterSecret } from './binding.ts';
+import { bindingMismatch, boundSecretGone, notTheClusterSecret } from './binding.ts';
 import { prepare, type Rotation, type RotationDeps, type RotationRequest, withLease } from './context.ts';
 import { keyRecordKey, replayedFailure } from './key-record.ts';
 import { ownSecret, rollForward } from './protocol.ts';
@@ -79,9 +79,11 @@ const preflight = async <C>(
   const { deps, request, client, target } = prepared;
   const binding = await deps.records.keys.check(keyed.key.record, keyed.key.fingerprint);
   await client.assertReady();
-  const secret = request.envelope.storePassword
-    ? await ownSecret({ deps, target, secretName: keyed.secretName })
-    : undefined;
+  const secret = await ownSecret({ deps, target, secretName: keyed.secretName });
+  // A real run refuses a bound secret deleted or created again since: so does its preflight.
+  const cluster = await deps.records.bindings.read(target);
+  const gone = cluster && boundSecretGone(cluster, secret);
+  if (gone) throw gone;
   const password = request.envelope.password ?? generatePassword(request.provider.passwordPolicy);
   return prepared.answer(
     { source: request.envelope.password === undefined ? 'generated' : 'supplied', stored: false },
@@ -181,15 +183,8 @@ const checkBinding = async <C>(rotation: Rotation<C>, secret: SecretState | unde
   if (mismatch) throw mismatch;
   // The bound secret is gone (deleted) or another (created again under its name): nothing is
   // created or sent until an operator unbinds the cluster, whose next rotation binds it afresh.
-  if (binding.secretArn !== undefined && secret?.arn !== binding.secretArn) {
-    const what = secret ? 'a secret created again' : 'a secret deleted';
-    throw validationFailed([
-      {
-        field: 'secretId',
-        rule: `names ${what} since the cluster was bound to it; an operator unbinds the cluster (npm run bind -- --unbind) and its next rotation binds it afresh`,
-      },
-    ]);
-  }
+  const gone = boundSecretGone(binding, secret);
+  if (gone) throw gone;
   return binding;
 };
 
@@ -238,7 +233,11 @@ const sendOwn = async <C>(
 const resetUnstored = async <C>(rotation: Rotation<C>): Promise<SuccessResult> => {
   const { deps, request, client, secretName, versionId } = rotation;
   await client.assertReady();
-  await rollForward(rotation, await ownSecret(rotation));
+  // The secret is not written, but another attempt's pending version in it may be sent: it must
+  // be the bound one, as for a stored rotation.
+  const found = await ownSecret(rotation);
+  await checkBinding(rotation, found);
+  await rollForward(rotation, found);
   const record = await deps.records.versions.read(secretName, versionId, { pending: false });
   const report: PasswordReport = { source: 'supplied', stored: false };
   if (record?.state === 'discarded' && !record.error?.retryable)

@@ -197,7 +197,10 @@ describe.each(PROVIDER_IDS)('%s', (providerId) => {
       stderr: expect.stringContaining('is bound to account "default", not "someone"'),
     });
     const unbound = await npmRunBind(providerId, id, '--account', 'default', '--unbind');
-    expect(JSON.parse(unbound.stdout)).toMatchObject({ unbound: { secretName: name, account: 'default' } });
+    expect(JSON.parse(unbound.stdout)).toMatchObject({
+      unbound: { secretName: name, account: 'default' },
+      secretNow: null,
+    });
     // The next rotation creates the secret and binds the cluster to it afresh.
     expect((await rotate(providerId, id)).ok).toBe(true);
     expect(harness().clusterPassword(id)).toBe(current(providerId, id));

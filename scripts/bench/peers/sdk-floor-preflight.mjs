@@ -2,7 +2,8 @@
 // dry run makes before it answers, and nothing else: the cluster's binding (DynamoDB GetItem), the
 // credentials (SSM GetParameters, decrypted), the request key's record (DynamoDB GetItem), the
 // provider's cluster state (one HTTP GET through Node's fetch, as the providers' clients use; the
-// peer neither signs it nor reads what it says) and the secret (DescribeSecret, of a cluster never rotated: not found). The limit for a
+// peer neither signs it nor reads what it says), the secret (DescribeSecret, of a cluster never
+// rotated: not found) and the binding again (to compare the secret found with it). The limit for a
 // dry run that is a preflight: the calls' own cost, with no validation, no middleware, no logging.
 // The bench sets PEER_TABLE, PEER_BINDING_KEY, PEER_KEY_RECORD_KEY, PEER_CREDENTIALS_PARAMETER,
 // PEER_PROVIDER_URL and PEER_SECRET_ID, and the AWS endpoint overrides as for the handlers.
@@ -63,6 +64,8 @@ export const handler = async () => {
     .catch((error) =>
       error.name === 'ResourceNotFoundException' ? { ARN: 'none yet' } : Promise.reject(error),
     );
+  // The binding again, to compare the secret found with the one bound.
+  await getItem(env.PEER_BINDING_KEY);
   return {
     statusCode: Parameters.length === 1 && cluster.status < 500 && secret.ARN !== undefined ? 200 : 500,
     body: String(clients.length + commands.length + Parameters.length),

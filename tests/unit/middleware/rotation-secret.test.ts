@@ -143,6 +143,14 @@ describe('rotation-secret', () => {
       'is not bound to its cluster: a rotation by a request (HTTP, EventBridge or Step Functions) binds it, or an operator with npm run bind',
     ],
     [
+      'a secret created again under its name since its cluster was bound (another ARN)',
+      () => {
+        secretWith();
+        bound = { secretName: NAME, secretArn: `${ARN}-before`, account: 'prod' };
+      },
+      'was created again since its cluster was bound to it; an operator unbinds the cluster (npm run bind -- --unbind) and its next rotation by a request binds it afresh',
+    ],
+    [
       'a secret whose name is not a cluster’s',
       () =>
         sm.on(DescribeSecretCommand).resolves({

@@ -236,6 +236,33 @@ describe('a rotation asked for under an idempotency key', () => {
       expect(script.sentPasswords).toEqual([]);
     });
 
+    it('refuses a deleted secret an operator bound without its ARN too: a binding is written only once its secret exists', async () => {
+      await given.binding(SECRET_NAME);
+      await expect(rotate()).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: expect.stringContaining('secretId names a secret deleted since the cluster was bound to it'),
+      });
+      expect(calls('sm:CreateSecret')).toEqual([]);
+      expect(script.sentPasswords).toEqual([]);
+    });
+
+    it('refuses an unstored reset whose bound secret was created again: its pending version is never sent', async () => {
+      given.secret().version(PLACEHOLDER, 'AWSCURRENT').version(OTHER, 'AWSPENDING', 'planted-by-someone');
+      await world.given.item('binding#ncloud-cdss#KR#1009123', {
+        secretName: SECRET_NAME,
+        secretArn: `arn:${SECRET_NAME}-before`,
+        account: 'default',
+      });
+      await expect(rotate({ password: 'Supplied-1!', storePassword: false })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: expect.stringContaining(
+          'secretId names a secret created again since the cluster was bound to it',
+        ),
+      });
+      expect(script.sentPasswords).toEqual([]);
+      expect(world.stages()[OTHER]).toEqual(['AWSPENDING']);
+    });
+
     it('takes the secret an operator bound without its ARN as it is, and leaves the binding alone', async () => {
       given.secret().version(PLACEHOLDER, 'AWSCURRENT');
       await given.binding(SECRET_NAME);
@@ -770,6 +797,7 @@ describe('a rotation asked for under an idempotency key', () => {
         'ddb:GetItem key',
         'provider:assertReady',
         'sm:DescribeSecret',
+        'ddb:GetItem binding',
         'provider:prepareReset',
       ]);
     });
@@ -779,7 +807,29 @@ describe('a rotation asked for under an idempotency key', () => {
         password: { source: 'supplied', stored: false },
         preflight: { idempotencyKey: 'unused', cluster: 'ready', secret: 'not-used' },
       });
-      expect(calls('sm:')).toEqual([]);
+      // Read all the same: a real unstored reset may send another attempt's pending version from it.
+      expect(calls('sm:')).toEqual(['sm:DescribeSecret']);
+    });
+
+    it('refuses, as a real run would, a bound secret deleted or created again since', async () => {
+      await world.given.item('binding#ncloud-cdss#KR#1009123', {
+        secretName: SECRET_NAME,
+        secretArn: `arn:${SECRET_NAME}-before`,
+        account: 'default',
+      });
+      await expect(rotate({ dryRun: true })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: expect.stringContaining('secretId names a secret deleted since the cluster was bound to it'),
+      });
+      given.secret().version(PLACEHOLDER, 'AWSCURRENT');
+      await expect(rotate({ dryRun: true })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: expect.stringContaining(
+          'secretId names a secret created again since the cluster was bound to it',
+        ),
+      });
+      expect(calls('sm:').filter((c) => c !== 'sm:DescribeSecret')).toEqual([]);
+      expect(script.sentPasswords).toEqual([]);
     });
 
     it('reports a secret still to be created, and creates none', async () => {
